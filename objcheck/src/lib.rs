@@ -15,6 +15,7 @@
 pub mod allow;
 pub mod helpers;
 mod object_model;
+pub mod relax;
 mod rules;
 
 use std::fmt;
