@@ -1,0 +1,243 @@
+//! Picking what runs next: `do_schedule` (credit1's `csched_schedule` and
+//! `csched_load_balance`).
+//!
+//! In order:
+//! 1. charge the unit that was running;
+//! 2. **ratelimit**: a runnable unit that has run less than `ratelimit_us`
+//!    keeps the pCPU (at least `MIN_TIMER` more), unless it yields, or a
+//!    communication-boosted unit waits here and the current one is not
+//!    communication-bound (the boost's preemption is budgeted, see
+//!    [`crate::boost`]);
+//! 3. a unit that **blocked** after notifying a peer donates the rest of its
+//!    slice to it ([`crate::donation`]): the peer runs next, here;
+//! 4. otherwise the head of the local run queue, if it is BOOST or UNDER;
+//!    if it is OVER (or there is none), first try to **steal** a unit of
+//!    strictly higher priority from a busy peer (not one whose context is
+//!    still live, not one that ran there within `migration_delay_us`, only
+//!    one whose affinity allows this pCPU);
+//! 5. the slice is the time slice, shortened to the end of a communication
+//!    boost or a donation so that either ends on time.
+
+use commaware_accounting::credit::{Time, MIN_TIMER};
+
+use crate::core::Core;
+use crate::runq;
+use crate::sink::Sink;
+use crate::state::{link, unlink, Pri, UnitFlags};
+use crate::{Cpu, UnitId};
+
+/// How the unit that was running left the pCPU, as Xen sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrevState {
+    /// Still runnable (preempted, slice over, yield).
+    Runnable,
+    /// Blocked waiting for an event (`SCHEDOP_block`, HLT).
+    Blocked,
+    /// Not runnable for another reason (paused, going down).
+    Asleep,
+}
+
+/// What to run on a pCPU, and for how long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decision {
+    /// The unit to run; `None` runs the idle vCPU.
+    pub next: Option<UnitId>,
+    /// Arm the scheduler timer this far ahead; negative: no timer (idle).
+    pub slice: Time,
+    /// `next` was taken from another pCPU.
+    pub migrated: bool,
+}
+
+impl Decision {
+    const IDLE: Decision = Decision { next: None, slice: -1, migrated: false };
+}
+
+impl Core {
+    /// Decide what `cpu` runs next. `prev` says how the unit that ran there
+    /// left (ignored when the pCPU was idle); `tasklet` forces the idle vCPU
+    /// (Xen has tasklet work to run in its context).
+    pub fn do_schedule<S: Sink>(&mut self, cpu: Cpu, now: Time, prev: PrevState, tasklet: bool, sink: &mut S) -> Decision {
+        let Some(pc) = self.pcpu(cpu) else { return Decision::IDLE };
+        let prev_unit = unlink(pc.curr);
+
+        if let Some(p) = prev_unit {
+            self.burn(p, now, sink);
+            let Some(unit) = self.unit_mut(p) else { return Decision::IDLE };
+            unit.last_sched = now;
+            if prev != PrevState::Runnable {
+                unit.flags.remove(UnitFlags::RUNNABLE);
+                unit.boost_left = 0;
+            }
+            if let Some(d) = self.ratelimited(p, cpu, now, prev, tasklet) {
+                return d;
+            }
+        }
+
+        let mut chosen = None;
+        if let Some(p) = prev_unit {
+            match prev {
+                PrevState::Blocked => {
+                    if let Some(d) = self.donation_target(p, cpu, now) {
+                        self.start_donation(p, &d, sink);
+                        chosen = Some(d.target);
+                    } else {
+                        self.end_donation_of_donee(p, sink);
+                    }
+                    // Whatever it did for a guest is done.
+                    if let Some(u) = self.unit_mut(p) {
+                        u.on_behalf = None;
+                    }
+                }
+                PrevState::Asleep => self.end_donation_of_donee(p, sink),
+                PrevState::Runnable => {
+                    let parked = self.unit(p).is_some_and(|u| u.flags.contains(UnitFlags::PARKED));
+                    if !parked {
+                        self.enqueue(p);
+                    }
+                    if let Some(u) = self.unit_mut(p) {
+                        u.wait_start = now;
+                    }
+                }
+            }
+            if let Some(u) = self.unit_mut(p) {
+                u.flags.remove(UnitFlags::YIELD);
+            }
+        }
+
+        let mut migrated = false;
+        let next = if tasklet {
+            None
+        } else if let Some(t) = chosen {
+            self.dequeue(t);
+            if let Some(u) = self.unit_mut(t) {
+                migrated = u.cpu != cpu;
+                u.cpu = cpu;
+            }
+            Some(t)
+        } else {
+            let head = self.pcpus.get(usize::from(cpu)).and_then(runq::head);
+            let head_pri = head.and_then(|h| self.unit(h)).map_or(Pri::Idle, |u| u.eff_pri());
+            if head.is_some() && head_pri > Pri::Over {
+                head
+            } else if let Some(s) = self.steal(cpu, head_pri, now) {
+                migrated = true;
+                Some(s)
+            } else {
+                head
+            }
+        };
+        if let Some(n) = next {
+            self.dequeue(n);
+        }
+
+        if next.is_none() && !tasklet {
+            self.idlers.insert(cpu);
+        } else {
+            self.idlers.remove(cpu);
+        }
+
+        let Some(n) = next else {
+            if let Some(pc) = self.pcpus.get_mut(usize::from(cpu)) {
+                pc.curr = None;
+            }
+            return Decision { next: None, slice: -1, migrated: false };
+        };
+        let tslice = self.params.tslice();
+        let Some(unit) = self.unit_mut(n) else { return Decision::IDLE };
+        if Some(n) != prev_unit {
+            unit.stint_start = now;
+        }
+        let waited = now.saturating_sub(unit.wait_start).max(0);
+        unit.run_start = now;
+        unit.flags.insert(UnitFlags::LIVE);
+        let mut slice = tslice;
+        if unit.boost_left > 0 {
+            slice = slice.min(unit.boost_left);
+        }
+        if unit.donor.is_some() {
+            slice = slice.min(unit.donation_left);
+        }
+        let slice = slice.max(MIN_TIMER);
+        unit.slice_end = now.saturating_add(slice);
+        if let Some(d) = self.dom_of_mut(n) {
+            d.counters.wait_ns = d.counters.wait_ns.saturating_add(waited);
+        }
+        if let Some(pc) = self.pcpus.get_mut(usize::from(cpu)) {
+            pc.curr = link(n);
+        }
+        Decision { next: Some(n), slice, migrated }
+    }
+
+    /// credit1's ratelimit: keep a runnable unit that has run for less than
+    /// `ratelimit_us`.
+    fn ratelimited(&mut self, p: UnitId, cpu: Cpu, now: Time, prev: PrevState, tasklet: bool) -> Option<Decision> {
+        let rl = self.params.ratelimit();
+        let unit = self.unit(p)?;
+        if prev != PrevState::Runnable
+            || tasklet
+            || rl == 0
+            || unit.flags.intersects(UnitFlags::YIELD | UnitFlags::PARKED)
+        {
+            return None;
+        }
+        let runtime = now.saturating_sub(unit.stint_start).max(0);
+        if runtime >= rl {
+            return None;
+        }
+        // A communication boost waiting here overrides the ratelimit.
+        let head = self.pcpus.get(usize::from(cpu)).and_then(runq::head);
+        if let Some(h) = head.and_then(|h| self.unit(h)) {
+            if h.boost_left > 0 && !unit.comm_bound() {
+                return None;
+            }
+        }
+        let mut slice = if runtime < MIN_TIMER { MIN_TIMER } else { rl - runtime };
+        if unit.boost_left > 0 {
+            slice = slice.min(unit.boost_left.max(MIN_TIMER));
+        }
+        let unit = self.unit_mut(p)?;
+        unit.run_start = now;
+        unit.slice_end = now.saturating_add(slice);
+        Some(Decision { next: Some(p), slice, migrated: false })
+    }
+
+    /// Steal a unit of priority strictly above `pri` from a busy peer.
+    fn steal(&mut self, cpu: Cpu, pri: Pri, now: Time) -> Option<UnitId> {
+        if !self.cpus.contains(cpu) {
+            return None;
+        }
+        let mut workers = self.cpus;
+        for c in self.idlers.iter() {
+            workers.remove(c);
+        }
+        workers.remove(cpu);
+        let first = workers.cycle(self.balance_bias)?;
+        let delay = self.params.migration_delay();
+        let mut peer = first;
+        loop {
+            let pc = self.pcpu(peer)?;
+            if pc.curr.is_some() && pc.queued > 0 {
+                let found = runq::iter(&self.units, pc)
+                    .map_while(|u| self.unit(u).filter(|x| x.eff_pri() > pri).map(|x| (u, x)))
+                    .find(|(_, x)| {
+                        !x.flags.contains(UnitFlags::LIVE)
+                            && x.affinity.contains(cpu)
+                            && !(delay > 0 && now.saturating_sub(x.last_sched) < delay)
+                    })
+                    .map(|(u, _)| u);
+                if let Some(u) = found {
+                    self.dequeue(u);
+                    if let Some(x) = self.unit_mut(u) {
+                        x.cpu = cpu;
+                    }
+                    self.balance_bias = peer;
+                    return Some(u);
+                }
+            }
+            peer = workers.cycle(peer)?;
+            if peer == first {
+                return None;
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The per-unit, per-domain and per-pCPU state. Plain data: every table
+//! entry is valid when all-zero (an unused slot), which is what lets the
+//! hypervisor hand the core zeroed memory.
+
+use core::num::NonZeroU16;
+
+use bitflags::bitflags;
+use bytemuck::Zeroable;
+use commaware_accounting::credit::{Time, UnitCredit};
+use commaware_accounting::DomCounters;
+
+use crate::cpuset::CpuSet;
+use crate::params::DomParams;
+use crate::UnitId;
+
+/// credit1's priorities. The discriminants are credit.c's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Zeroable)]
+#[repr(i8)]
+pub enum Pri {
+    Idle = -64,
+    Over = -2,
+    Under = -1,
+    Boost = 0,
+}
+
+/// A link to a unit in the unit table (`None` = no unit); index + 1 so
+/// that the all-zero pattern means "none".
+pub type Link = Option<NonZeroU16>;
+
+pub fn link(u: UnitId) -> Link {
+    NonZeroU16::new(u.0.wrapping_add(1))
+}
+
+pub fn unlink(l: Link) -> Option<UnitId> {
+    l.map(|n| UnitId(n.get() - 1))
+}
+
+bitflags! {
+    /// Scheduling state of a unit.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Zeroable)]
+    pub struct UnitFlags: u16 {
+        /// Wants a pCPU: queued or running.
+        const RUNNABLE = 1 << 0;
+        /// On a run queue.
+        const QUEUED = 1 << 1;
+        /// Its context is still live on a pCPU (picked, and Xen has not yet
+        /// called `context_saved`): peers must not steal it.
+        const LIVE = 1 << 2;
+        /// On the credit active list: earns credit each period.
+        const ACTIVE = 1 << 3;
+        /// Capped out: may not run until its credit recovers.
+        const PARKED = 1 << 4;
+        /// Asked to yield at its next deschedule.
+        const YIELD = 1 << 5;
+        /// Being moved by `pick_resource`/`migrate`: its next wake is not
+        /// a wake from block and earns no credit1 boost.
+        const MIGRATING = 1 << 6;
+        /// A communication boost arrived while it was blocked: apply it at
+        /// the wake that follows.
+        const BOOST_PENDING = 1 << 7;
+        /// Gave the rest of its slice away and is blocked.
+        const DONATING = 1 << 8;
+    }
+}
+
+bitflags! {
+    /// Per-domain policy switches.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Zeroable)]
+    pub struct DomFlags: u8 {
+        const NO_BOOST = 1 << 0;
+        const NO_DONATION = 1 << 1;
+        const DRIVER = 1 << 2;
+        /// Had a runnable unit during the current period.
+        const BUSY = 1 << 3;
+    }
+}
+
+/// One unit (vCPU).
+#[derive(Clone, Copy, Debug, Zeroable)]
+pub struct Unit {
+    pub in_use: bool,
+    pub dom: u16,
+    /// Xen's unit/vCPU id inside its domain (for dumps and traces).
+    pub vcpu_id: u16,
+    pub flags: UnitFlags,
+    /// credit1 priority (BOOST/UNDER/OVER).
+    pub pri: Pri,
+    /// The run queue it sits in when QUEUED (see [`crate::runq`]).
+    pub queue: u8,
+    /// The pCPU it is queued on or runs on (Xen's `sched_unit_master`).
+    pub cpu: u16,
+    pub next: Link,
+    pub prev: Link,
+    pub credit: UnitCredit,
+    pub affinity: CpuSet,
+    /// When its current run started (the credit1 `start_time`).
+    pub run_start: Time,
+    /// When it last started running after running something else (Xen's
+    /// `state_entry_time`, for ratelimit).
+    pub stint_start: Time,
+    /// When it was last descheduled (cache-hotness for stealing).
+    pub last_sched: Time,
+    /// When it became runnable-but-waiting (for the wait counter).
+    pub wait_start: Time,
+    /// When the slice it runs in ends (what a donation gives away).
+    pub slice_end: Time,
+    /// Running time left in its communication boost (0 = not boosted).
+    pub boost_left: Time,
+    /// Last peer it notified, and when.
+    pub notified: Link,
+    pub notified_at: Time,
+    /// While running on a donated slice: the blocked unit that pays.
+    pub donor: Link,
+    /// Donated time left.
+    pub donation_left: Time,
+    /// While donating: the unit it donated to.
+    pub donee: Link,
+    /// Driver-domain units: the guest unit whose request it is serving.
+    pub on_behalf: Link,
+}
+
+impl Unit {
+    /// Effective priority for queueing: a communication boost ranks as BOOST.
+    pub fn eff_pri(&self) -> Pri {
+        if self.boost_left > 0 {
+            Pri::Boost
+        } else {
+            self.pri
+        }
+    }
+
+    /// Communication-bound: running on a boost or a donation, i.e. serving
+    /// a peer right now. A communication boost does not preempt those.
+    pub fn comm_bound(&self) -> bool {
+        self.boost_left > 0 || self.donor.is_some()
+    }
+}
+
+/// One domain.
+#[derive(Clone, Copy, Debug, Zeroable)]
+pub struct Dom {
+    pub in_use: bool,
+    /// Xen's domid.
+    pub domid: u16,
+    pub weight: u16,
+    pub cap: u16,
+    pub flags: DomFlags,
+    pub units: u16,
+    pub active_units: u16,
+    /// Boosted running time left this period.
+    pub boost_budget: Time,
+    pub counters: DomCounters,
+}
+
+impl Dom {
+    pub fn params(&self) -> DomParams {
+        DomParams {
+            weight: self.weight,
+            cap: self.cap,
+            boost: !self.flags.contains(DomFlags::NO_BOOST),
+            donation: !self.flags.contains(DomFlags::NO_DONATION),
+            driver: self.flags.contains(DomFlags::DRIVER),
+        }
+    }
+
+    pub fn set_params(&mut self, p: &DomParams) {
+        self.weight = p.weight;
+        self.cap = p.cap;
+        self.flags.set(DomFlags::NO_BOOST, !p.boost);
+        self.flags.set(DomFlags::NO_DONATION, !p.donation);
+        self.flags.set(DomFlags::DRIVER, p.driver);
+    }
+}
+
+/// Number of run queues per pCPU (BOOST, UNDER, OVER).
+pub const NR_QUEUES: usize = 3;
+
+/// One pCPU.
+#[derive(Clone, Copy, Debug, Zeroable)]
+pub struct Pcpu {
+    pub in_use: bool,
+    pub heads: [Link; NR_QUEUES],
+    pub tails: [Link; NR_QUEUES],
+    /// Units on its run queues.
+    pub queued: u16,
+    /// The unit it runs (`None` = idle).
+    pub curr: Link,
+    pub ticks: u64,
+}

@@ -1,0 +1,84 @@
+//! Where a runnable unit should run: which pCPU to interrupt when a unit
+//! becomes runnable (credit1's `__runq_tickle`), and which pCPU a unit is
+//! placed on (credit1's `_csched_cpu_pick`, without the SMT topology walk).
+//!
+//! Tickle, for a unit `new` queued on pCPU `cpu` running `cur`:
+//! - `cpu` is idle: interrupt it;
+//! - no idle pCPU may run `new`, and `new` outranks `cur` — or `new` is
+//!   communication-boosted and `cur` is not communication-bound: interrupt
+//!   `cpu` so that `new` preempts `cur`;
+//! - otherwise some idle pCPU may run `new`: interrupt one of those (in
+//!   round robin), which will steal it; `cur` keeps its warm cache.
+//!
+//! An interrupted idle pCPU leaves the idlers set until it schedules, so a
+//! burst of wakes spreads over several idle pCPUs.
+
+use commaware_accounting::credit::Time;
+
+use crate::core::Core;
+use crate::cpuset::CpuSet;
+use crate::sink::Sink;
+use crate::state::{Pri, UnitFlags};
+use crate::{Cpu, UnitId};
+
+impl Core {
+    pub(crate) fn tickle<S: Sink>(&mut self, u: UnitId, _now: Time, sink: &mut S) {
+        let Some(new) = self.unit(u) else { return };
+        let cpu = new.cpu;
+        let cur = self.curr(cpu).and_then(|c| self.unit(c));
+        let idle = self.idlers.and(&self.cpus);
+        let cand = idle.and(&new.affinity);
+        let new_pri = new.eff_pri();
+        let cur_pri = cur.map_or(Pri::Idle, |c| c.eff_pri());
+        let comm_preempt = new.boost_left > 0 && cur.is_some_and(|c| !c.comm_bound());
+        let preempt = cand.is_empty() && (new_pri > cur_pri || comm_preempt);
+        let target = if cur.is_none() || preempt {
+            Some(cpu)
+        } else if !cand.is_empty() {
+            let t = cand.cycle(self.last_tickle);
+            if let Some(t) = t {
+                self.last_tickle = t;
+            }
+            t
+        } else {
+            None
+        };
+        if let Some(t) = target {
+            self.idlers.remove(t);
+            sink.tickle(t);
+        }
+    }
+
+    /// Choose the pCPU for a unit (`pick_resource`): its current pCPU if it
+    /// is idle, else an idle pCPU it may run on, else its current pCPU (or
+    /// the first it may run on). Marks the unit as migrating, so the wake
+    /// that follows a move earns no credit1 wake boost.
+    pub fn pick_resource(&mut self, u: UnitId, _now: Time) -> Option<Cpu> {
+        let unit = self.unit(u)?;
+        let mut cands = unit.affinity.and(&self.cpus);
+        if cands.is_empty() {
+            cands = self.cpus;
+        }
+        let home = unit.cpu;
+        let cpu = if cands.contains(home) { home } else { cands.cycle(home)? };
+        let mut idle = self.idlers.and(&cands);
+        let queued_home = self.pcpu(home).map_or(0, |p| p.queued);
+        if self.curr(home) == Some(u) && queued_home == 0 && cands.contains(home) {
+            idle.insert(home);
+        }
+        let pick = if idle.contains(cpu) {
+            cpu
+        } else {
+            idle.cycle(cpu).unwrap_or(cpu)
+        };
+        if let Some(x) = self.unit_mut(u) {
+            x.flags.insert(UnitFlags::MIGRATING);
+        }
+        Some(pick)
+    }
+
+    /// The pCPUs that are idle and not yet tickled.
+    pub fn idlers(&self) -> CpuSet {
+        self.idlers
+    }
+}
