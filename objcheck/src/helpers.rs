@@ -26,11 +26,56 @@ const TI_OPS: &[&str] = &[
 
 /// libm entry points (each also with `f` and `l` suffixes).
 const LIBM: &[&str] = &[
-    "fmod", "sqrt", "floor", "ceil", "trunc", "round", "rint", "nearbyint", "fabs", "pow", "exp",
-    "exp2", "expm1", "log", "log2", "log10", "log1p", "sin", "cos", "tan", "asin", "acos", "atan",
-    "atan2", "sinh", "cosh", "tanh", "fma", "fmin", "fmax", "fdim", "copysign", "ldexp", "frexp",
-    "cbrt", "hypot", "remainder", "remquo", "modf", "scalbn", "ilogb", "lround", "llround",
-    "lrint", "llrint", "erf", "erfc", "tgamma", "lgamma", "sincos",
+    "fmod",
+    "sqrt",
+    "floor",
+    "ceil",
+    "trunc",
+    "round",
+    "rint",
+    "nearbyint",
+    "fabs",
+    "pow",
+    "exp",
+    "exp2",
+    "expm1",
+    "log",
+    "log2",
+    "log10",
+    "log1p",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "atan2",
+    "sinh",
+    "cosh",
+    "tanh",
+    "fma",
+    "fmin",
+    "fmax",
+    "fdim",
+    "copysign",
+    "ldexp",
+    "frexp",
+    "cbrt",
+    "hypot",
+    "remainder",
+    "remquo",
+    "modf",
+    "scalbn",
+    "ilogb",
+    "lround",
+    "llround",
+    "lrint",
+    "llrint",
+    "erf",
+    "erfc",
+    "tgamma",
+    "lgamma",
+    "sincos",
 ];
 
 /// Whether `name` is a floating-point or 128-bit integer helper.
@@ -59,7 +104,10 @@ pub fn is_float_or_i128_helper(name: &str) -> bool {
         }
     }
     // __fixdfsi, __fixunssfdi, __fixtfti.
-    if let Some(rest) = stem.strip_prefix("fixuns").or_else(|| stem.strip_prefix("fix")) {
+    if let Some(rest) = stem
+        .strip_prefix("fixuns")
+        .or_else(|| stem.strip_prefix("fix"))
+    {
         if FLOAT_MODES
             .iter()
             .any(|f| rest.strip_prefix(f).is_some_and(|r| INT_MODES.contains(&r)))
@@ -68,11 +116,14 @@ pub fn is_float_or_i128_helper(name: &str) -> bool {
         }
     }
     // __floatsisf, __floatundidf, __floattitf.
-    if let Some(rest) = stem.strip_prefix("floatun").or_else(|| stem.strip_prefix("float")) {
-        if INT_MODES
-            .iter()
-            .any(|i| rest.strip_prefix(i).is_some_and(|r| FLOAT_MODES.contains(&r)))
-        {
+    if let Some(rest) = stem
+        .strip_prefix("floatun")
+        .or_else(|| stem.strip_prefix("float"))
+    {
+        if INT_MODES.iter().any(|i| {
+            rest.strip_prefix(i)
+                .is_some_and(|r| FLOAT_MODES.contains(&r))
+        }) {
             return true;
         }
     }
@@ -80,8 +131,11 @@ pub fn is_float_or_i128_helper(name: &str) -> bool {
     for conv in ["extend", "trunc"] {
         if let Some(rest) = stem.strip_prefix(conv) {
             if FLOAT_MODES.iter().any(|a| {
-                rest.strip_prefix(a)
-                    .is_some_and(|r| FLOAT_MODES.iter().any(|b| r.strip_prefix(b).is_some_and(all_digits)))
+                rest.strip_prefix(a).is_some_and(|r| {
+                    FLOAT_MODES
+                        .iter()
+                        .any(|b| r.strip_prefix(b).is_some_and(all_digits))
+                })
             }) {
                 return true;
             }
@@ -118,9 +172,25 @@ mod tests {
     #[test]
     fn float_helpers() {
         for n in [
-            "__addsf3", "__muldf3", "__divtf3", "__negdf2", "__powidf2", "__ltdf2", "__unordsf2",
-            "__floatundisf", "__floatsidf", "__floattitf", "__fixdfsi", "__fixunssfdi",
-            "__extendsfdf2", "__truncdfsf2", "__mulsc3", "fmod", "fmodf", "sqrt", "floorl",
+            "__addsf3",
+            "__muldf3",
+            "__divtf3",
+            "__negdf2",
+            "__powidf2",
+            "__ltdf2",
+            "__unordsf2",
+            "__floatundisf",
+            "__floatsidf",
+            "__floattitf",
+            "__fixdfsi",
+            "__fixunssfdi",
+            "__extendsfdf2",
+            "__truncdfsf2",
+            "__mulsc3",
+            "fmod",
+            "fmodf",
+            "sqrt",
+            "floorl",
         ] {
             assert!(h(n), "{n}");
         }
@@ -129,8 +199,17 @@ mod tests {
     #[test]
     fn int128_helpers() {
         for n in [
-            "__multi3", "__udivti3", "__umodti3", "__divti3", "__modti3", "__udivmodti4",
-            "__muloti4", "__ashlti3", "__lshrti3", "__rust_u128_mulo", "__rust_i128_addo",
+            "__multi3",
+            "__udivti3",
+            "__umodti3",
+            "__divti3",
+            "__modti3",
+            "__udivmodti4",
+            "__muloti4",
+            "__ashlti3",
+            "__lshrti3",
+            "__rust_u128_mulo",
+            "__rust_i128_addo",
         ] {
             assert!(h(n), "{n}");
         }
@@ -139,8 +218,18 @@ mod tests {
     #[test]
     fn ordinary_names_pass() {
         for n in [
-            "memcpy", "memset", "cw_cb_now", "__x86_indirect_thunk_rax", "__x86_return_thunk",
-            "__udivdi3", "__muldi3", "floor_div", "addr", "__floatfoo", "logger", "cw_pick",
+            "memcpy",
+            "memset",
+            "cw_cb_now",
+            "__x86_indirect_thunk_rax",
+            "__x86_return_thunk",
+            "__udivdi3",
+            "__muldi3",
+            "floor_div",
+            "addr",
+            "__floatfoo",
+            "logger",
+            "cw_pick",
         ] {
             assert!(!h(n), "{n}");
         }

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use object::elf;
 use object::read::elf::{ElfFile64, FileHeader, SectionHeader};
 use object::{
-    Endianness, Object, ObjectSection, ObjectSymbol, RelocationFlags, RelocationTarget,
-    SymbolKind, SymbolSection,
+    Endianness, Object, ObjectSection, ObjectSymbol, RelocationFlags, RelocationTarget, SymbolKind,
+    SymbolSection,
 };
 
 use crate::Error;

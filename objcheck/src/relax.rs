@@ -57,7 +57,9 @@ pub fn relax_got(data: &mut [u8]) -> Result<Vec<Relaxed>, Error> {
         let endian = file.endian();
         let header = file.elf_header();
         if header.e_machine(endian) != elf::EM_X86_64 || header.e_type(endian) != elf::ET_REL {
-            return Err(Error::NotRelocatableX86_64("relaxation needs an ET_REL x86_64 object".into()));
+            return Err(Error::NotRelocatableX86_64(
+                "relaxation needs an ET_REL x86_64 object".into(),
+            ));
         }
         let sections = header.sections(endian, &*data)?;
         for rela_hdr in sections.iter() {
@@ -103,7 +105,11 @@ pub fn relax_got(data: &mut [u8]) -> Result<Vec<Relaxed>, Error> {
                     (vec![0x67, 0xe8], elf::R_X86_64_PLT32, "call")
                 } else if op1 == 0xff && op0 == 0x25 {
                     (vec![0x90, 0xe9], elf::R_X86_64_PLT32, "jmp")
-                } else if op1 == 0x8b && is_rip_modrm(op0) && off >= 3 && data[at - 3] & 0xf8 == 0x48 {
+                } else if op1 == 0x8b
+                    && is_rip_modrm(op0)
+                    && off >= 3
+                    && data[at - 3] & 0xf8 == 0x48
+                {
                     (vec![0x8d, op0], elf::R_X86_64_PC32, "mov->lea")
                 } else {
                     continue;

@@ -203,8 +203,13 @@ fn reg_op(insn: &Instruction, op: u32, reg: Register) -> bool {
 
 fn imm_op(insn: &Instruction, op: u32) -> Option<u64> {
     match insn.op_kind(op) {
-        OpKind::Immediate8 | OpKind::Immediate16 | OpKind::Immediate32 | OpKind::Immediate64
-        | OpKind::Immediate8to16 | OpKind::Immediate8to32 | OpKind::Immediate8to64
+        OpKind::Immediate8
+        | OpKind::Immediate16
+        | OpKind::Immediate32
+        | OpKind::Immediate64
+        | OpKind::Immediate8to16
+        | OpKind::Immediate8to32
+        | OpKind::Immediate8to64
         | OpKind::Immediate32to64 => Some(insn.immediate(op)),
         _ => None,
     }
@@ -314,11 +319,17 @@ fn reloc_type_rule(r_type: u32) -> Option<(Rule, &'static str)> {
         R_X86_64_PLTOFF64 => Some((Rule::GotPlt, "R_X86_64_PLTOFF64")),
         R_X86_64_COPY | R_X86_64_GLOB_DAT | R_X86_64_JUMP_SLOT | R_X86_64_RELATIVE
         | R_X86_64_IRELATIVE => Some((Rule::GotPlt, "a dynamic relocation")),
-        R_X86_64_DTPMOD64 | R_X86_64_DTPOFF64 | R_X86_64_TPOFF64 | R_X86_64_TLSGD
-        | R_X86_64_TLSLD | R_X86_64_DTPOFF32 | R_X86_64_GOTTPOFF | R_X86_64_TPOFF32
-        | R_X86_64_GOTPC32_TLSDESC | R_X86_64_TLSDESC_CALL | R_X86_64_TLSDESC => {
-            Some((Rule::Tls, "a TLS relocation"))
-        }
+        R_X86_64_DTPMOD64
+        | R_X86_64_DTPOFF64
+        | R_X86_64_TPOFF64
+        | R_X86_64_TLSGD
+        | R_X86_64_TLSLD
+        | R_X86_64_DTPOFF32
+        | R_X86_64_GOTTPOFF
+        | R_X86_64_TPOFF32
+        | R_X86_64_GOTPC32_TLSDESC
+        | R_X86_64_TLSDESC_CALL
+        | R_X86_64_TLSDESC => Some((Rule::Tls, "a TLS relocation")),
         _ => Some((Rule::RelocType, "an unknown relocation type")),
     }
 }
@@ -359,7 +370,13 @@ impl Checker<'_, '_> {
                 "embedded LLVM bitcode; build without -Cembed-bitcode or discard it in the link script".into(),
             );
         }
-        let ctor_names = [".init_array", ".fini_array", ".preinit_array", ".ctors", ".dtors"];
+        let ctor_names = [
+            ".init_array",
+            ".fini_array",
+            ".preinit_array",
+            ".ctors",
+            ".dtors",
+        ];
         if matches!(
             sec.sh_type,
             elf::SHT_INIT_ARRAY | elf::SHT_FINI_ARRAY | elf::SHT_PREINIT_ARRAY
@@ -380,7 +397,8 @@ impl Checker<'_, '_> {
                 Rule::Tls,
                 &here,
                 false,
-                "thread-local storage section: Xen has no TLS (use per-CPU data from the shim)".into(),
+                "thread-local storage section: Xen has no TLS (use per-CPU data from the shim)"
+                    .into(),
             );
         }
         let got_names = [".got", ".got.plt", ".plt", ".plt.got", ".igot.plt", ".iplt"];
@@ -539,7 +557,13 @@ impl Checker<'_, '_> {
         }
 
         for (pat, what) in ENDBR_PATTERNS {
-            for at in sec.data.windows(4).enumerate().filter(|(_, w)| *w == pat).map(|(i, _)| i as u64) {
+            for at in sec
+                .data
+                .windows(4)
+                .enumerate()
+                .filter(|(_, w)| *w == pat)
+                .map(|(i, _)| i as u64)
+            {
                 if what == "endbr64" && endbr64_at.contains(&at) {
                     continue;
                 }
@@ -576,7 +600,8 @@ impl Checker<'_, '_> {
             let sym_name = sym.map_or("", |s| s.name.as_str());
             let shown = sym.map_or(String::new(), |s| {
                 if s.kind == SymbolKind::Section {
-                    s.section.map_or(String::new(), |i| m.sections[i].name.clone())
+                    s.section
+                        .map_or(String::new(), |i| m.sections[i].name.clone())
                 } else {
                     s.display.clone()
                 }
@@ -594,7 +619,10 @@ impl Checker<'_, '_> {
                     rule,
                     &loc,
                     true,
-                    format!("{what} (type {}) against `{shown}` in {kind}: {why}", r.r_type),
+                    format!(
+                        "{what} (type {}) against `{shown}` in {kind}: {why}",
+                        r.r_type
+                    ),
                 );
             }
 
@@ -654,7 +682,12 @@ impl Checker<'_, '_> {
                     name: s.display.clone(),
                     offset: 0,
                 };
-                self.push(Rule::Tls, &here, false, "thread-local symbol: Xen has no TLS".into());
+                self.push(
+                    Rule::Tls,
+                    &here,
+                    false,
+                    "thread-local symbol: Xen has no TLS".into(),
+                );
             }
             if s.undefined && s.name == "_GLOBAL_OFFSET_TABLE_" {
                 let here = Location {
@@ -696,7 +729,10 @@ impl Checker<'_, '_> {
                     Rule::UndefinedSymbol,
                     &l,
                     true,
-                    format!("references `{}`, which is undefined and not on the allow-list", s.name),
+                    format!(
+                        "references `{}`, which is undefined and not on the allow-list",
+                        s.name
+                    ),
                 );
             }
         }
@@ -775,7 +811,9 @@ impl Checker<'_, '_> {
                     offset: 0,
                 },
                 false,
-                format!("`{marker}` is still in the object ({state}), so the panic handler was kept"),
+                format!(
+                    "`{marker}` is still in the object ({state}), so the panic handler was kept"
+                ),
             );
         }
         self.out.extend(found);

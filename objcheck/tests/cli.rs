@@ -27,7 +27,12 @@ fn failing_object_exits_1_and_names_every_violation() {
         ]
         .concat(),
     );
-    let out = Command::new(OBJCHECK).arg("--allow").arg(ALLOW).arg(&obj).output().unwrap();
+    let out = Command::new(OBJCHECK)
+        .arg("--allow")
+        .arg(ALLOW)
+        .arg(&obj)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("float-simd: in `cw_sse`"), "{text}");
@@ -39,7 +44,12 @@ fn failing_object_exits_1_and_names_every_violation() {
 #[test]
 fn clean_object_exits_0() {
     let obj = assemble("cli_good", &func("cw_ok", "\tcall cw_cb_now@PLT\n\tret"));
-    let out = Command::new(OBJCHECK).arg("--allow").arg(ALLOW).arg(&obj).output().unwrap();
+    let out = Command::new(OBJCHECK)
+        .arg("--allow")
+        .arg(ALLOW)
+        .arg(&obj)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains(": OK"), "{text}");
@@ -56,7 +66,12 @@ fn non_objects_and_bad_usage_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     let bad_allow = dir.join("bad.allow");
     std::fs::write(&bad_allow, "memcpy\nnot a symbol\n").unwrap();
-    let out = Command::new(OBJCHECK).arg("--allow").arg(&bad_allow).arg(&junk).output().unwrap();
+    let out = Command::new(OBJCHECK)
+        .arg("--allow")
+        .arg(&bad_allow)
+        .arg(&junk)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 2"));
 }
@@ -79,17 +94,27 @@ fn objrelax_makes_libcall_got_uses_direct() {
     assert!(r.has(Rule::IndirectBranch, "cw_copy") && r.has(Rule::IndirectBranch, "cw_tail"));
 
     let after = before.with_file_name("relaxed.o");
-    let out = Command::new(OBJRELAX).arg(&before).arg(&after).output().unwrap();
+    let out = Command::new(OBJRELAX)
+        .arg(&before)
+        .arg(&after)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("3 GOT use(s) relaxed"));
     let r = check_file(&after, &config(&[]));
     // Only gas's `_GLOBAL_OFFSET_TABLE_` reference remains.
     assert!(
-        r.violations.iter().all(|v| v.rule == Rule::GotPlt && v.function == "_GLOBAL_OFFSET_TABLE_"),
+        r.violations
+            .iter()
+            .all(|v| v.rule == Rule::GotPlt && v.function == "_GLOBAL_OFFSET_TABLE_"),
         "{:?}",
         r.violations
     );
-    let dis = Command::new("objdump").arg("-dr").arg(&after).output().unwrap();
+    let dis = Command::new("objdump")
+        .arg("-dr")
+        .arg(&after)
+        .output()
+        .unwrap();
     let dis = String::from_utf8_lossy(&dis.stdout);
     assert!(dis.contains("addr32 call"), "{dis}");
     assert!(dis.contains("R_X86_64_PLT32\tmemcpy-0x4"), "{dis}");
@@ -100,9 +125,16 @@ fn objrelax_makes_libcall_got_uses_direct() {
 
 #[test]
 fn objrelax_leaves_other_got_uses_for_the_checker() {
-    let obj = assemble("relax_other", &func("cw_sum", "\taddq memcpy@GOTPCREL(%rip), %rax\n\tret"));
+    let obj = assemble(
+        "relax_other",
+        &func("cw_sum", "\taddq memcpy@GOTPCREL(%rip), %rax\n\tret"),
+    );
     let out_path = obj.with_file_name("out.o");
-    let out = Command::new(OBJRELAX).arg(&obj).arg(&out_path).output().unwrap();
+    let out = Command::new(OBJRELAX)
+        .arg(&obj)
+        .arg(&out_path)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert!(check_file(&out_path, &config(&[])).has(Rule::GotPlt, "cw_sum"));
 }

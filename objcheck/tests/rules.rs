@@ -35,7 +35,14 @@ fn sse_avx_x87_mmx_instructions_are_rejected() {
     assert_only(
         &r,
         Rule::FloatSimd,
-        &["uses_sse", "uses_avx", "uses_x87", "uses_mmx", "uses_ldmxcsr", "uses_fxsave"],
+        &[
+            "uses_sse",
+            "uses_avx",
+            "uses_x87",
+            "uses_mmx",
+            "uses_ldmxcsr",
+            "uses_fxsave",
+        ],
     );
 }
 
@@ -56,7 +63,11 @@ fn float_c_code_is_rejected() {
         "double cw_scale(double credit, double w) { return credit * w; }\n",
         &["-O2", "-mno-red-zone", "-fno-asynchronous-unwind-tables"],
     );
-    assert_only(&check_file(&obj, &config(&[])), Rule::FloatSimd, &["cw_scale"]);
+    assert_only(
+        &check_file(&obj, &config(&[])),
+        Rule::FloatSimd,
+        &["cw_scale"],
+    );
 }
 
 // ---- float-helper ---------------------------------------------------------
@@ -136,10 +147,22 @@ fn stores_inside_the_allocated_frame_pass() {
 fn gcc_red_zone_code_is_rejected_and_mno_red_zone_passes() {
     // A leaf with locals at -O0: gcc keeps them below %rsp unless told not to.
     let c = "int cw_leaf(int a) { volatile int x = a; volatile int y = x + 1; return x + y; }\n";
-    let base = ["-O0", "-fno-asynchronous-unwind-tables", "-fcf-protection=none"];
+    let base = [
+        "-O0",
+        "-fno-asynchronous-unwind-tables",
+        "-fcf-protection=none",
+    ];
     let with = compile_c("leaf_red_zone", c, &base);
-    assert_only(&check_file(&with, &config(&[])), Rule::RedZone, &["cw_leaf"]);
-    let without = compile_c("leaf_no_red_zone", c, &[&base[..], &["-mno-red-zone"]].concat());
+    assert_only(
+        &check_file(&with, &config(&[])),
+        Rule::RedZone,
+        &["cw_leaf"],
+    );
+    let without = compile_c(
+        "leaf_no_red_zone",
+        c,
+        &[&base[..], &["-mno-red-zone"]].concat(),
+    );
     assert_clean(&check_file(&without, &config(&[])));
 }
 
@@ -154,7 +177,11 @@ fn got_relocations_are_rejected() {
     .concat();
     let r = check_asm("got", &asm, &config(&[]));
     // gas also references _GLOBAL_OFFSET_TABLE_, itself a GOT use.
-    assert_only(&r, Rule::GotPlt, &["loads_got", "adds_got", "_GLOBAL_OFFSET_TABLE_"]);
+    assert_only(
+        &r,
+        Rule::GotPlt,
+        &["loads_got", "adds_got", "_GLOBAL_OFFSET_TABLE_"],
+    );
 }
 
 #[test]
@@ -189,11 +216,12 @@ fn absolute_32bit_relocations_are_rejected() {
 
 #[test]
 fn unknown_relocation_types_are_rejected() {
-    let asm = [
-        func("sized", "\tmovl $sized@SIZE, %eax\n\tret"),
-    ]
-    .concat();
-    assert_only(&check_asm("size_reloc", &asm, &config(&[])), Rule::RelocType, &["sized"]);
+    let asm = [func("sized", "\tmovl $sized@SIZE, %eax\n\tret")].concat();
+    assert_only(
+        &check_asm("size_reloc", &asm, &config(&[])),
+        Rule::RelocType,
+        &["sized"],
+    );
 }
 
 // ---- indirect-branch ------------------------------------------------------
@@ -207,7 +235,11 @@ fn indirect_calls_and_jumps_are_rejected() {
     ]
     .concat();
     let r = check_asm("indirect", &asm, &config(&[]));
-    assert_only(&r, Rule::IndirectBranch, &["calls_reg", "jumps_reg", "calls_mem"]);
+    assert_only(
+        &r,
+        Rule::IndirectBranch,
+        &["calls_reg", "jumps_reg", "calls_mem"],
+    );
 }
 
 #[test]
@@ -239,7 +271,11 @@ int cw_prio(unsigned p, unsigned q) { return lut(p) * lut(q ^ 3); }
     let r = check_file(&compile_c("xen_clean", c, XEN_CFLAGS), &config(&[]));
     assert_clean(&r);
     assert!(r.functions >= 3 && r.instructions > 20, "{r:?}");
-    assert!(r.undefined.iter().any(|u| u == "__x86_indirect_thunk_rax"), "{:?}", r.undefined);
+    assert!(
+        r.undefined.iter().any(|u| u == "__x86_indirect_thunk_rax"),
+        "{:?}",
+        r.undefined
+    );
 }
 
 // ---- jump-table -----------------------------------------------------------
@@ -276,7 +312,8 @@ fn tables_of_function_addresses_pass() {
     let asm = [
         func("first", "\tret"),
         func("second", "\tret"),
-        "\t.section .data.rel.ro,\"aw\"\n\t.p2align 3\nops:\n\t.quad first\n\t.quad second\n".to_owned(),
+        "\t.section .data.rel.ro,\"aw\"\n\t.p2align 3\nops:\n\t.quad first\n\t.quad second\n"
+            .to_owned(),
     ]
     .concat();
     assert_clean(&check_asm("fn_table", &asm, &config(&[])));
@@ -294,7 +331,11 @@ fn embedded_endbr_bytes_are_rejected() {
     ]
     .concat();
     let r = check_asm("endbr", &asm, &config(&[]));
-    assert_only(&r, Rule::EndbrPattern, &["hides_endbr64", "has_endbr32", "has_poison"]);
+    assert_only(
+        &r,
+        Rule::EndbrPattern,
+        &["hides_endbr64", "has_endbr32", "has_poison"],
+    );
 }
 
 // ---- return-thunk ---------------------------------------------------------
@@ -319,7 +360,11 @@ fn plain_ret_is_rejected_only_when_return_thunks_are_required() {
 fn undecodable_bytes_are_rejected() {
     // 0x06 (push %es) does not exist in 64-bit mode.
     let asm = func("garbage", "\t.byte 0x06\n\tret");
-    assert_only(&check_asm("undecodable", &asm, &config(&[])), Rule::Undecodable, &["garbage"]);
+    assert_only(
+        &check_asm("undecodable", &asm, &config(&[])),
+        Rule::Undecodable,
+        &["garbage"],
+    );
 }
 
 // ---- panic-reachable ------------------------------------------------------
@@ -336,7 +381,8 @@ fn reachable_panic_names_the_entry_point_and_the_path() {
     assert_only(&r, Rule::PanicReachable, &["cw_index"]);
     let v = &r.violations[0];
     assert!(
-        v.detail.contains("cw_index -> bounds_fail -> commaware_panic_is_reachable"),
+        v.detail
+            .contains("cw_index -> bounds_fail -> commaware_panic_is_reachable"),
         "{}",
         v.detail
     );
@@ -361,7 +407,10 @@ fn undefined_symbols_off_the_allow_list_are_rejected() {
     let asm = [
         func("needs_bcmp", "\tcall bcmp@PLT\n\tret"),
         func("needs_printk", "\tjmp printk@PLT"),
-        func("needs_allowed", "\tcall cw_cb_tickle@PLT\n\tcall memset@PLT\n\tret"),
+        func(
+            "needs_allowed",
+            "\tcall cw_cb_tickle@PLT\n\tcall memset@PLT\n\tret",
+        ),
     ]
     .concat();
     let r = check_asm("undefined", &asm, &config(&[]));
@@ -397,7 +446,11 @@ fn static_constructors_are_rejected() {
         "\t.section .init_array,\"aw\",@init_array\n\t.p2align 3\n\t.quad ctor\n".to_owned(),
     ]
     .concat();
-    assert_only(&check_asm("ctors", &asm, &config(&[])), Rule::InitArray, &[".init_array"]);
+    assert_only(
+        &check_asm("ctors", &asm, &config(&[])),
+        Rule::InitArray,
+        &[".init_array"],
+    );
 }
 
 // ---- bitcode --------------------------------------------------------------
@@ -409,7 +462,11 @@ fn embedded_bitcode_is_rejected() {
         "\t.section .llvmbc,\"e\"\n\t.byte 0x42, 0x43, 0xc0, 0xde\n".to_owned(),
     ]
     .concat();
-    assert_only(&check_asm("bitcode", &asm, &config(&[])), Rule::Bitcode, &[".llvmbc"]);
+    assert_only(
+        &check_asm("bitcode", &asm, &config(&[])),
+        Rule::Bitcode,
+        &[".llvmbc"],
+    );
 }
 
 // ---- every rule has a test above ------------------------------------------

@@ -44,7 +44,12 @@ pub fn compile_c(name: &str, c: &str, flags: &[&str]) -> PathBuf {
     let src = dir.join(format!("{name}.c"));
     let obj = dir.join(format!("{name}.o"));
     std::fs::write(&src, c).expect("write C");
-    run(Command::new("gcc").args(flags).arg("-c").arg("-o").arg(&obj).arg(&src));
+    run(Command::new("gcc")
+        .args(flags)
+        .arg("-c")
+        .arg("-o")
+        .arg(&obj)
+        .arg(&src));
     obj
 }
 
@@ -116,5 +121,9 @@ pub fn assert_only(report: &Report, rule: Rule, functions: &[&str]) {
 }
 
 pub fn assert_clean(report: &Report) {
-    assert!(report.is_clean(), "expected no violations, got:\n{}", dump(report));
+    assert!(
+        report.is_clean(),
+        "expected no violations, got:\n{}",
+        dump(report)
+    );
 }
