@@ -44,6 +44,19 @@ impl From<ParamError> for Error {
     }
 }
 
+/// A unit's state as dumps show it.
+#[derive(Clone, Copy, Debug)]
+pub struct UnitInfo {
+    pub vcpu_id: u16,
+    pub pri: Pri,
+    pub flags: UnitFlags,
+    pub credit: i32,
+    pub cpu: Cpu,
+    pub boost_left: Time,
+    pub donation_left: Time,
+    pub donor: Option<UnitId>,
+}
+
 /// One scheduler instance.
 #[derive(Zeroable)]
 pub struct Core {
@@ -180,6 +193,26 @@ impl Core {
 
     pub fn unit_domain(&self, u: UnitId) -> Option<DomId> {
         self.unit(u).map(|x| DomId(x.dom))
+    }
+
+    /// Xen's vCPU id of a unit.
+    pub fn unit_vcpu(&self, u: UnitId) -> Option<u16> {
+        self.unit(u).map(|x| x.vcpu_id)
+    }
+
+    /// A unit's state, for dumps.
+    pub fn unit_info(&self, u: UnitId) -> Option<UnitInfo> {
+        let x = self.unit(u)?;
+        Some(UnitInfo {
+            vcpu_id: x.vcpu_id,
+            pri: x.eff_pri(),
+            flags: x.flags,
+            credit: x.credit.credit,
+            cpu: x.cpu,
+            boost_left: x.boost_left,
+            donation_left: x.donation_left,
+            donor: unlink(x.donor),
+        })
     }
 
     /// The unit's donor while it runs on a donated slice.
