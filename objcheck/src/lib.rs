@@ -35,9 +35,10 @@ pub enum Rule {
     /// integer helper such as `__addsf3`, `__floatundisf`, `fmod`, `__multi3`.
     FloatHelper,
     /// A store below the stack pointer: a write through `%rsp` with a
-    /// negative displacement (or an index register, which cannot be bounded),
-    /// or, in a function that sets `%rbp` from `%rsp`, a write through `%rbp`
-    /// further below it than all the stack the function ever allocates.
+    /// negative displacement (with or without an index register; an indexed
+    /// store at a displacement >= 0 is a local array above `%rsp`), or, in a
+    /// function that sets `%rbp` from `%rsp`, a write through `%rbp` further
+    /// below it than all the stack the function ever allocates.
     RedZone,
     /// A GOT or PLT relocation other than `R_X86_64_PLT32` (see
     /// `docs/hardening.md`), a dynamic relocation type, or a non-empty

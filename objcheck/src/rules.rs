@@ -494,17 +494,15 @@ impl Checker<'_, '_> {
                     let disp = insn.memory_displacement64() as i64;
                     let indexed = insn.memory_index() != Register::None;
                     match insn.memory_base() {
-                        Register::RSP if indexed => self.push(
-                            Rule::RedZone,
-                            &loc,
-                            true,
-                            format!("`{text}` stores through %rsp with an index register; the checker cannot prove it stays above %rsp"),
-                        ),
+                        // The red zone is addressed with constant negative
+                        // displacements. An indexed store with a displacement
+                        // >= 0 is a local array above %rsp (its index is
+                        // bounds-checked, hence non-negative).
                         Register::RSP if disp < 0 => self.push(
                             Rule::RedZone,
                             &loc,
                             true,
-                            format!("`{text}` stores {} bytes below %rsp (red zone); interrupts in Xen push onto this stack", -disp),
+                            format!("`{text}` stores below %rsp (red zone, displacement {disp}); interrupts in Xen push onto this stack"),
                         ),
                         Register::RBP if !indexed && disp < 0 => {
                             rbp_stores.push((m.locate(si, ip), -disp, text.clone()));

@@ -109,7 +109,7 @@ fn int128_division_in_c_is_rejected() {
 fn stores_below_rsp_are_rejected() {
     let asm = [
         func("below_rsp", "\tmovq %rdi, -8(%rsp)\n\tmovq -8(%rsp), %rax\n\tret"),
-        func("indexed_rsp", "\tmovq %rdi, (%rsp,%rsi,8)\n\tret"),
+        func("indexed_rsp", "\tmovq %rdi, -16(%rsp,%rsi,8)\n\tret"),
         func(
             "below_frame",
             "\tpushq %rbp\n\tmovq %rsp, %rbp\n\tmovl %edi, -4(%rbp)\n\tmovl -4(%rbp), %eax\n\tpopq %rbp\n\tret",
@@ -132,6 +132,11 @@ fn stores_below_rsp_are_rejected() {
 fn stores_inside_the_allocated_frame_pass() {
     let asm = [
         func("above_rsp", "\tsubq $16, %rsp\n\tmovq %rdi, 8(%rsp)\n\taddq $16, %rsp\n\tret"),
+        // A local array indexed from %rsp, as LLVM emits for `[u64; N]`.
+        func(
+            "local_array",
+            "\tsubq $40, %rsp\n\torq %rsi, 8(%rsp,%rdx,8)\n\taddq $40, %rsp\n\tret",
+        ),
         func(
             "in_frame",
             "\tpushq %rbp\n\tmovq %rsp, %rbp\n\tsubq $16, %rsp\n\tmovq %rdi, -16(%rbp)\n\tleave\n\tret",
