@@ -26,4 +26,14 @@ fn main() {
         .expect("bindgen failed on include/commaware.h (is libclang installed? apt-get install libclang-dev)");
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("abi.rs");
     bindings.write_to_file(&out).expect("cannot write the generated bindings");
+
+    // Outside the hypervisor build, compile a C caller of the ABI with the
+    // system C compiler (the one that builds Xen): tests compare its view of
+    // the structs with bindgen's and drive the core through it as the shim
+    // would (tests/c/shim_harness.c).
+    if env::var_os("CARGO_FEATURE_HYPERVISOR").is_none() {
+        let c = PathBuf::from("tests/c/shim_harness.c");
+        println!("cargo:rerun-if-changed={}", c.display());
+        cc::Build::new().file(&c).include(&inc).warnings(true).extra_warnings(true).compile("cw_shim_harness");
+    }
 }

@@ -529,3 +529,64 @@ same_signature!(
     cw_unit_affinity, cw_unit_migrate, cw_unit_info, cw_context_saved, cw_sleep, cw_wake, cw_yield, cw_notify,
     cw_do_schedule, cw_pick_resource, cw_tick, cw_account, cw_curr, cw_runq_at,
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[repr(C)]
+    #[derive(Default, Debug, PartialEq)]
+    struct CLayout {
+        sysctl_size: usize,
+        sysctl_flags_off: usize,
+        counters_size: usize,
+        counters_align: usize,
+        domctl_size: usize,
+        domctl_counters_off: usize,
+        decision_size: usize,
+        unit_info_size: usize,
+    }
+
+    extern "C" {
+        fn cw_c_layout(l: *mut CLayout);
+        fn cw_c_harness_run() -> c_int;
+    }
+
+    #[test]
+    fn the_c_compiler_sees_the_same_layout_as_bindgen() {
+        let mut l = CLayout::default();
+        // SAFETY: cw_c_layout writes one CLayout (same repr(C) layout).
+        unsafe { cw_c_layout(&mut l) };
+        assert_eq!(
+            l,
+            CLayout {
+                sysctl_size: size_of::<abi::xen_sysctl_commaware_schedule>(),
+                sysctl_flags_off: core::mem::offset_of!(abi::xen_sysctl_commaware_schedule, flags),
+                counters_size: size_of::<abi::xen_commaware_counters>(),
+                counters_align: align_of::<abi::xen_commaware_counters>(),
+                domctl_size: size_of::<abi::xen_domctl_sched_commaware>(),
+                domctl_counters_off: core::mem::offset_of!(abi::xen_domctl_sched_commaware, counters),
+                decision_size: size_of::<abi::cw_decision>(),
+                unit_info_size: size_of::<abi::cw_unit_info>(),
+            }
+        );
+    }
+
+    #[test]
+    fn a_c_caller_drives_the_core_like_the_shim() {
+        // SAFETY: a self-contained C function (tests/c/shim_harness.c).
+        let rc = unsafe { cw_c_harness_run() };
+        assert_eq!(rc, 0, "tests/c/shim_harness.c failed at check {rc}");
+    }
+
+    #[test]
+    fn null_and_misaligned_instances_are_refused() {
+        let p = payload::global_to_abi(&GlobalParams::DEFAULT);
+        // SAFETY: a null instance is part of the contract (refused).
+        assert_eq!(unsafe { cw_init(core::ptr::null_mut(), &p) }, -EINVAL);
+        let mut buf = [0u64; 4];
+        let odd = (buf.as_mut_ptr() as *mut u8).wrapping_add(1).cast::<c_void>();
+        // SAFETY: a misaligned pointer is checked before any use.
+        assert_eq!(unsafe { cw_pcpu_add(odd, 0) }, -EINVAL);
+    }
+}
