@@ -362,6 +362,18 @@ fn plain_ret_is_rejected_only_when_return_thunks_are_required() {
 // ---- undecodable ----------------------------------------------------------
 
 #[test]
+fn zero_fill_between_functions_is_padding() {
+    // `ld -r` pads .text with zeros; three zero bytes do not decode.
+    let asm = [
+        func("before", "\tret"),
+        "\t.byte 0, 0, 0\n".to_owned(),
+        func("after", "\tret"),
+    ]
+    .concat();
+    assert_clean(&check_asm("zero_fill", &asm, &config(&[])));
+}
+
+#[test]
 fn undecodable_bytes_are_rejected() {
     // 0x06 (push %es) does not exist in 64-bit mode.
     let asm = func("garbage", "\t.byte 0x06\n\tret");
