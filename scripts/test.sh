@@ -1,0 +1,54 @@
+#!/bin/bash
+# The test command (`make test`, run by .ci/run): every suite, each a named
+# stage reported as PASS/FAIL, then one summary line "N passed, N failed".
+# A failing stage does not stop the others (their results are still worth
+# seeing), but the script exits non-zero if any failed.
+#
+#   scripts/test.sh [STAGE ...]     (default: all stages, in order)
+#
+# Logs: build/logs/test-<stage>.log
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p build/logs
+
+ALL_STAGES="host-deps rust-tests clippy nostd rust-obj xen boot-commaware boot-cpupool"
+STAGES=${*:-$ALL_STAGES}
+passed=0
+failed=0
+failed_names=""
+
+stage_cmd() {
+    case "$1" in
+    host-deps)      scripts/host-deps.sh ;;
+    rust-tests)     cargo test --workspace --locked ;;
+    clippy)         cargo clippy --workspace --all-targets --locked -- -D warnings ;;
+    nostd)          scripts/check-nostd.sh ;;
+    rust-obj)       make rust-obj ;;
+    xen)            make xen COMMAWARE=y ;;
+    boot-commaware) make boot-test COMMAWARE=y BOOT_SCHED=commaware BOOT_TESTS="scripts/xen/tests/smoke.sh scripts/xen/tests/commaware.sh" ;;
+    boot-cpupool)   make boot-test COMMAWARE=y BOOT_SCHED=credit BOOT_TESTS=scripts/xen/tests/cpupool.sh ;;
+    *) echo "unknown stage $1 (stages: $ALL_STAGES)"; return 2 ;;
+    esac
+}
+
+for s in $STAGES; do
+    log=build/logs/test-$s.log
+    echo "=== stage $s (log: $log)"
+    t0=$(date +%s)
+    stage_cmd "$s" 2>&1 | tee "$log" | grep -E --line-buffered '^(PASS|FAIL|test result|error|=== |\[)|panicked|FAILED' || true
+    rc=${PIPESTATUS[0]}
+    dt=$(( $(date +%s) - t0 ))
+    if [ "$rc" = 0 ]; then
+        echo "PASS: $s (${dt}s)"
+        passed=$((passed + 1))
+    else
+        echo "FAIL: $s (exit $rc, ${dt}s; last lines of $log follow)"
+        tail -n 40 "$log"
+        failed=$((failed + 1))
+        failed_names="$failed_names $s"
+    fi
+done
+
+[ -z "$failed_names" ] || echo "failed stages:$failed_names"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
