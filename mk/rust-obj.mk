@@ -12,6 +12,7 @@
 
 RUST_OBJ := build/rust/commaware-rs.o
 RUST_OBJ_MODE := build/rust/mode
+RUST_OBJ_TOOLS = $(or $(CARGO_TARGET_DIR),target)/release
 
 RUST_OBJ_SRCS := $(shell find src sched accounting objcheck/src include \
 	-type f \( -name '*.rs' -o -name '*.h' \) 2>/dev/null) \
@@ -32,7 +33,7 @@ $(RUST_OBJ_MODE): FORCE
 
 rust-obj-check: $(RUST_OBJ)
 	cargo build -q --release -p objcheck --bins
-	target/release/objcheck --allow mk/rust-obj.allow \
+	$(RUST_OBJ_TOOLS)/objcheck --allow mk/rust-obj.allow \
 		$(if $(filter return_thunk=y,$(file < $(RUST_OBJ_MODE))),--require-return-thunk --allow-symbol __x86_return_thunk) \
 		$(RUST_OBJ)
 
