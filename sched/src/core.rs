@@ -323,6 +323,9 @@ impl Core {
         d.in_use = true;
         d.domid = domid;
         d.set_params(&DomParams::DEFAULT);
+        // Until its first accounting period, a domain may be boosted for up
+        // to one slice (the most one unit could get in a period anyway).
+        d.boost_budget = self.params.tslice();
         // Dom0 serves the others' I/O: it is the driver domain by default.
         if domid == 0 {
             d.flags.insert(DomFlags::DRIVER);
