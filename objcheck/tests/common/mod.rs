@@ -11,10 +11,12 @@ use objcheck::{check, AllowList, Config, Report, Rule};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
-/// A fresh directory under the system temp dir.
+/// A fresh directory under cargo's scratch space for tests (`target/tmp`).
 pub fn scratch(name: &str) -> PathBuf {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("objcheck-test-{}-{n}-{name}", std::process::id()));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("objcheck-{}-{n}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create scratch dir");
     dir
 }
