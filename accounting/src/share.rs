@@ -32,11 +32,20 @@ pub fn boost_budget(
 ) -> Time {
     let units = i64::from(units.max(1));
     let cap = tslice.saturating_mul(units);
-    let w = i128::from(weight) * i128::from(units);
+    // 64-bit only: a 128-bit division would pull in compiler_builtins'
+    // `__udivti3`, which the hypervisor object may not call.
+    let w = u64::from(weight).saturating_mul(units as u64);
     let share = if busy_weight_total == 0 {
         cap
     } else {
-        let s = i128::from(tslice) * i128::from(ncpus) * w / i128::from(busy_weight_total);
+        let t = u64::try_from(tslice).unwrap_or(0);
+        let num = u64::from(ncpus).saturating_mul(w);
+        let s = match t.checked_mul(num) {
+            Some(p) => p / busy_weight_total,
+            // Only for absurd slices and weights: divide first, lose a
+            // little precision, never overflow.
+            None => (t / busy_weight_total).saturating_mul(num),
+        };
         i64::try_from(s).unwrap_or(i64::MAX).min(cap)
     };
     let pct = i64::from(budget_pct.min(100));
