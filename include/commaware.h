@@ -25,6 +25,15 @@
 
 #include <public/sched_commaware.h>
 
+/*
+ * Table sizes of one instance: pCPU numbers passed in are < CW_MAX_PCPUS,
+ * domain handles are < CW_MAX_DOMAINS, unit handles are < CW_MAX_UNITS (the
+ * shim sizes its handle -> sched_unit map with it).
+ */
+#define CW_MAX_PCPUS     128u
+#define CW_MAX_DOMAINS   256u
+#define CW_MAX_UNITS    4096u
+
 /* cw_do_schedule(): how the previous unit left the pCPU. */
 #define CW_PREV_RUNNABLE 0u  /* preempted or yielded, still runnable      */
 #define CW_PREV_BLOCKED  1u  /* blocked waiting for an event              */

@@ -26,6 +26,11 @@ use crate::payload::{self, PayloadError};
 // be used as one. (bytemuck's derive checks every field recursively.)
 static_assertions::assert_impl_all!(Core: bytemuck::Zeroable);
 
+// The table sizes the shim sizes its own maps with (include/commaware.h).
+static_assertions::const_assert_eq!(abi::CW_MAX_PCPUS as usize, commaware_sched::MAX_PCPUS);
+static_assertions::const_assert_eq!(abi::CW_MAX_DOMAINS as usize, commaware_sched::MAX_DOMAINS);
+static_assertions::const_assert_eq!(abi::CW_MAX_UNITS as usize, commaware_sched::MAX_UNITS);
+
 const EINVAL: c_int = 22;
 const ENOMEM: c_int = 12;
 const EBUSY: c_int = 16;
