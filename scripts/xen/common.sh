@@ -34,8 +34,12 @@ timed() {
     shift
     t0=$(date +%s)
     log "start: $label"
-    rc=0
-    "$@" || rc=$?
+    # A subshell outside any "||" context, so that `set -e` stays in force
+    # inside the step (bash ignores errexit in functions called from "||").
+    set +e
+    (set -e; "$@")
+    rc=$?
+    set -e
     t1=$(date +%s)
     mkdir -p "$LOGS"
     printf '%s %s %ds rc=%d\n' "$(date -u +%FT%TZ)" "$label" $((t1 - t0)) "$rc" >>"$LOGS/timings.txt"

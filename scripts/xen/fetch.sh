@@ -84,7 +84,7 @@ apt_update() {
 # (configure checks for it even with monitors off), iasl (configure requires it
 # on x86), python3-dev (tools/python is always built), pkg-config.
 BUILD_DEPS=(
-    build-essential bison flex bc gawk dpkg-dev git xz-utils
+    build-essential bison flex bc gawk dpkg-dev git xz-utils autoconf autotools-dev
     python3 python3-dev python3-setuptools pkg-config
     libyajl-dev uuid-dev libncurses-dev zlib1g-dev libzstd-dev liblzma-dev
     libbz2-dev liblzo2-dev acpica-tools libnl-3-dev libnl-route-3-dev
@@ -128,34 +128,47 @@ install_qemu() {
 
 # --- 3. the Xen source ------------------------------------------------------------
 fetch_source() {
-    local bver sver dir
+    local bver sver dir v
     bver=$(apt-cache policy xen-utils-4.17 | awk '/Candidate:/ { print $2 }')
     [ -n "$bver" ] && [ "$bver" != "(none)" ] || die "no candidate for xen-utils-4.17; is bookworm in the apt sources?"
     # Source version: "Source: xen (x.y)" when it differs from the binary's.
-    sver=$(apt-cache show "xen-utils-4.17=$bver" | awk '/^Source:/ { if ($3 != "") { gsub(/[()]/, "", $3); print $3 } else print "" ; exit }')
+    sver=$(apt-cache show "xen-utils-4.17=$bver" | awk '/^Source:/ { if ($3 != "") { gsub(/[()]/, "", $3); print $3 } }')
     sver=${sver:-$bver}
+    sver=${XEN_SRC_VERSION:-$sver}
     mkdir -p "$XEN_SRC_DIR"
-    if [ -f "$XEN_SRC_DIR/.version" ] && [ "$(cat "$XEN_SRC_DIR/.version")" = "$sver" ] &&
-        git -C "$(xen_pristine_tree)" rev-parse -q --verify pristine >/dev/null 2>&1; then
-        log "Xen source $sver already in $(xen_pristine_tree)"
+    # .done is written last: a half-finished fetch is redone from scratch.
+    if [ -f "$XEN_SRC_DIR/.done" ]; then
+        log "Xen source $(cat "$XEN_SRC_DIR/.version") already in $(xen_pristine_tree) (candidate: $sver)"
         return 0
     fi
-    log "fetching xen source $sver (xen-utils-4.17 candidate $bver)"
     rm -rf "$XEN_SRC_DIR"
     mkdir -p "$XEN_SRC_DIR"
-    (cd "$XEN_SRC_DIR" && apt-get source -qq "xen=$sver")
+    # The candidate first; if its source is not downloadable (this happens:
+    # a mirror may carry bookworm-security's binaries but not its sources),
+    # fall back to the other 4.17 versions, newest first, and say so.
+    local tried=()
+    for v in "$sver" $(apt-cache showsrc xen | awk '/^Version:/ { print $2 }' | sort -rV); do
+        case " ${tried[*]-} " in *" $v "*) continue ;; esac
+        tried+=("$v")
+        case "$v" in 4.17.*) ;; *) continue ;; esac
+        log "fetching xen source $v (xen-utils-4.17 candidate: $bver)"
+        if (cd "$XEN_SRC_DIR" && apt-get source -qq "xen=$v"); then
+            [ "$v" = "$sver" ] || log "WARNING: source $sver not downloadable; using xen $v instead"
+            printf '%s\n' "$v" >"$XEN_SRC_DIR/.version"
+            break
+        fi
+        rm -rf "${XEN_SRC_DIR:?}"/*
+    done
+    [ -f "$XEN_SRC_DIR/.version" ] || die "could not download any xen 4.17 source (tried: ${tried[*]})"
     dir=$(xen_pristine_tree)
     log "committing pristine tree $dir"
-    (
-        cd "$dir"
-        git init -q
-        git -c user.name=commaware -c user.email=commaware@localhost \
-            -c core.autocrlf=false add -A -f .
-        git -c user.name=commaware -c user.email=commaware@localhost \
-            commit -q -m "pristine Debian xen $sver"
-        git tag pristine
-    )
-    printf '%s\n' "$sver" >"$XEN_SRC_DIR/.version"
+    cd "$dir"
+    git init -q
+    git -c core.autocrlf=false add -A -f .
+    git -c user.name=commaware -c user.email=commaware@localhost \
+        commit -q -m "pristine Debian xen $(cat "$XEN_SRC_DIR/.version")"
+    git tag pristine
+    cp "$XEN_SRC_DIR/.version" "$XEN_SRC_DIR/.done"
 }
 
 main() {

@@ -1,0 +1,117 @@
+#!/bin/bash
+# Boot the built Xen under QEMU (TCG) with a dom0 that runs boot tests.
+#
+#   scripts/xen/boot.sh [-s SCHED] [-x "XEN ARGS"] [-t TIMEOUT] [TEST.sh ...]
+#
+#   -s SCHED    Xen's sched= (default: credit)
+#   -x ARGS     extra Xen command-line arguments
+#   -t SECS     timeout for the whole run (default: 600)
+#   TEST.sh     test scripts run by dom0 in order (default:
+#               scripts/xen/tests/smoke.sh)
+#
+# Exit status 0 only when the run printed COMMAWARE-END, at least one PASS
+# and no FAIL.  The serial log is build/logs/serial-last.log; a failed run's
+# log is kept as build/logs/failed/serial-<time>.log and its path printed.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+SCHED=credit
+XEN_EXTRA=""
+TIMEOUT=600
+while getopts "s:x:t:h" o; do
+    case "$o" in
+    s) SCHED=$OPTARG ;;
+    x) XEN_EXTRA=$OPTARG ;;
+    t) TIMEOUT=$OPTARG ;;
+    *) sed -n '2,16p' "$0"; exit 2 ;;
+    esac
+done
+shift $((OPTIND - 1))
+[ $# -gt 0 ] || set -- "$REPO_ROOT/scripts/xen/tests/smoke.sh"
+
+XEN="$XEN_DIST/boot/xen"
+[ -f "$XEN" ] || die "no hypervisor at $XEN; run make xen"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing; run make xen-fetch"
+
+t0=$(date +%s)
+DOM0_IMG=$(timed image-build "$REPO_ROOT/scripts/xen/initramfs.sh" "$@" | tail -n 1)
+[ -f "$DOM0_IMG" ] || die "initramfs.sh did not produce an image"
+KERNEL="$IMAGES/vmlinuz"
+
+XEN_CMDLINE="console=com1 com1=115200,8n1 dom0_mem=512M,max:512M dom0_max_vcpus=2 loglvl=all guest_loglvl=all sched=$SCHED noreboot $XEN_EXTRA"
+DOM0_CMDLINE="console=hvc0 earlyprintk=xen loglevel=6 rdinit=/init"
+case "$DOM0_CMDLINE" in *,*) die "the dom0 command line must not contain commas (QEMU's -initrd separator)" ;; esac
+
+SERIAL="$LOGS/serial-last.log"
+mkdir -p "$LOGS"
+: >"$SERIAL"
+
+log "booting: xen $XEN_CMDLINE"
+log "tests: $*"
+log "serial log: $SERIAL"
+tb=$(date +%s)
+qemu-system-x86_64 \
+    -machine pc -accel tcg -smp 2 -m 2048 \
+    -display none -monitor none -nic none -no-reboot \
+    -serial "file:$SERIAL" \
+    -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+    -kernel "$XEN" -append "$XEN_CMDLINE" \
+    -initrd "$KERNEL $DOM0_CMDLINE,$DOM0_IMG" \
+    </dev/null >"$LOGS/qemu-last.out" 2>&1 &
+QPID=$!
+cleanup() { kill "$QPID" 2>/dev/null || true; }
+trap cleanup EXIT
+
+why=""
+last_report=0
+while kill -0 "$QPID" 2>/dev/null; do
+    sleep 1
+    el=$(($(date +%s) - tb))
+    if grep -aq 'COMMAWARE-END' "$SERIAL"; then
+        # Give QEMU a moment to exit through isa-debug-exit.
+        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$QPID" 2>/dev/null || break; sleep 1; done
+        break
+    fi
+    if grep -aqE 'Panic on CPU|Reboot in five seconds|Manual reset required' "$SERIAL"; then
+        sleep 2
+        why="Xen panicked"
+        break
+    fi
+    if [ "$el" -ge "$TIMEOUT" ]; then
+        why="timeout after ${TIMEOUT}s"
+        break
+    fi
+    if [ $((el - last_report)) -ge 30 ]; then
+        last_report=$el
+        log "  ... ${el}s: $(grep -acE '^.{0,8}PASS: ' "$SERIAL") passed, $(grep -acE '^.{0,8}FAIL: ' "$SERIAL") failed; last: $(grep -aE '(PASS|FAIL|COMMAWARE-[A-Z]+):' "$SERIAL" | tail -n 1 | tr -d '\r' | cut -c1-80)"
+    fi
+done
+cleanup
+wait "$QPID" 2>/dev/null || true
+trap - EXIT
+tboot=$(($(date +%s) - tb))
+
+# --- results -------------------------------------------------------------------
+results=$(tr -d '\r' <"$SERIAL" | grep -aoE '(PASS|FAIL): .*|TIME: .*|COMMAWARE-(RESULT|END).*' || true)
+npass=$(printf '%s\n' "$results" | grep -c '^PASS: ' || true)
+nfail=$(printf '%s\n' "$results" | grep -c '^FAIL: ' || true)
+printf '%s\n' "$results" | grep -E '^(PASS|FAIL|TIME): ' >&2 || true
+if [ -z "$why" ]; then
+    if ! printf '%s\n' "$results" | grep -q '^COMMAWARE-END'; then
+        why="no COMMAWARE-END line (dom0 died or hung?)"
+    elif [ "$nfail" -gt 0 ]; then
+        why="$nfail step(s) failed"
+    elif [ "$npass" -eq 0 ]; then
+        why="no step passed"
+    fi
+fi
+printf '%s boot sched=%s tests=%s %ds %s\n' "$(date -u +%FT%TZ)" "$SCHED" "$*" "$tboot" "${why:-ok}" >>"$LOGS/timings.txt"
+if [ -n "$why" ]; then
+    mkdir -p "$LOGS/failed"
+    keep="$LOGS/failed/serial-$(date -u +%Y%m%dT%H%M%SZ).log"
+    cp "$SERIAL" "$keep"
+    log "BOOT TEST FAILED: $why ($npass passed, $nfail failed, boot ${tboot}s)"
+    log "serial log kept: $keep"
+    exit 1
+fi
+log "BOOT TEST OK: $npass passed, 0 failed (boot ${tboot}s, total $(($(date +%s) - t0))s, sched=$SCHED)"

@@ -1,0 +1,246 @@
+#!/bin/bash
+# Build the (patched) Xen hypervisor and tools from Debian's source.
+#
+#   scripts/xen/build.sh [hypervisor|tools|all]      (default: all)
+#
+# Steps, each cached:
+#  1. build/xen-work is a git clone of the pristine tree (build/xen-src, tag
+#     "pristine").  When xen-patches/series or any patch it lists changes, the
+#     clone is reset to "pristine" (untracked, non-ignored files removed; build
+#     output kept, so make stays incremental) and the series is applied in
+#     order with patch -p1.
+#  2. Hypervisor: xen/.config = `make olddefconfig` over scripts/xen/xen.config
+#     (+ CONFIG_SCHED_COMMAWARE=y when enabled, + $XEN_CONFIG_EXTRA, a file);
+#     .config is only rewritten when its content changes.  `make -C xen`.
+#     With CONFIG_SCHED_COMMAWARE=y the Rust object ($RUST_OBJ, default
+#     build/rust/commaware-rs.o from `make rust-obj`) is handed to Xen's
+#     build as COMMAWARE_RS_OBJ=<path>; xen/common/sched/Makefile (patched)
+#     copies it to commaware-rs.o and links it into built_in.o.
+#  3. Tools: autogen + configure (minimal: no qemu, stubdom, firmware ROMs,
+#     ocaml, golang, docs, monitors), `make -C tools`, `make install` into
+#     build/xen-dist/root.  Skipped when patches and options are unchanged.
+#
+# Environment:
+#   COMMAWARE=auto|y|n   build the commaware scheduler (auto: y when the
+#                        patched tree has xen/common/sched/commaware.c, the
+#                        Kconfig option exists and $RUST_OBJ exists)
+#   JOBS=N               make parallelism (default: nproc)
+#   V=1                  verbose make
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+WHAT=${1:-all}
+case "$WHAT" in hypervisor | tools | all) ;; *) die "usage: $0 [hypervisor|tools|all]" ;; esac
+COMMAWARE=${COMMAWARE:-auto}
+CONFIG_FRAGMENT="$REPO_ROOT/scripts/xen/xen.config"
+MAKE_V=${V:-0}
+
+# Debian's dpkg-buildflags must not leak into the hypervisor build.
+unset CFLAGS CXXFLAGS CPPFLAGS LDFLAGS MAKEFLAGS MFLAGS
+export WGET=/bin/false GIT=/bin/false
+
+PRISTINE=$(xen_pristine_tree)
+mkdir -p "$LOGS" "$XEN_DIST"
+
+# run_logged <logname> <cmd...>: output to build/logs/<logname>.log; a
+# heartbeat line every 30 s; the log's tail on failure.
+run_logged() {
+    local name=$1 logf="$LOGS/$1.log" pid rc t0 last
+    shift
+    t0=$(date +%s)
+    last=$t0
+    "$@" >"$logf" 2>&1 &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+        sleep 2
+        if [ $(($(date +%s) - last)) -ge 30 ] && kill -0 "$pid" 2>/dev/null; then
+            last=$(date +%s)
+            log "  ... $name: $((last - t0))s, $(wc -l <"$logf") log lines: $(tail -n1 "$logf" | cut -c1-100)"
+        fi
+    done
+    rc=0
+    wait "$pid" || rc=$?
+    if [ "$rc" != 0 ]; then
+        echo "---- last 40 lines of $logf ----" >&2
+        tail -n 40 "$logf" >&2
+        die "$name failed (rc=$rc); full log: $logf"
+    fi
+}
+
+# --- 1. the patched work tree ---------------------------------------------------
+series_files() {
+    local s="$PATCH_DIR/series" p
+    [ -f "$s" ] || return 0
+    while read -r p _; do
+        case "$p" in '' | '#'*) continue ;; esac
+        [ -f "$PATCH_DIR/$p" ] || die "xen-patches/series lists $p, which does not exist"
+        printf '%s\n' "$PATCH_DIR/$p"
+    done <"$s"
+}
+
+patch_hash() {
+    {
+        git -C "$PRISTINE" rev-parse pristine
+        [ -f "$PATCH_DIR/series" ] && cat "$PATCH_DIR/series"
+        series_files | while read -r f; do sha256sum <"$f"; done
+    } | sha256sum | cut -d' ' -f1
+}
+
+prepare_tree() {
+    local want have
+    if [ ! -d "$XEN_WORK/.git" ]; then
+        log "cloning pristine tree into $XEN_WORK"
+        rm -rf "$XEN_WORK"
+        git clone -q "$PRISTINE" "$XEN_WORK"
+        git -C "$XEN_WORK" fetch -q --tags origin
+    fi
+    want=$(patch_hash)
+    have=$(cat "$XEN_WORK/.commaware-patches" 2>/dev/null || true)
+    if [ "$want" = "$have" ]; then
+        log "patches unchanged ($(series_files | wc -l) applied)"
+        return 0
+    fi
+    log "resetting $XEN_WORK to pristine and applying xen-patches/series"
+    rm -f "$XEN_WORK/.commaware-patches"
+    git -C "$XEN_WORK" reset -q --hard pristine
+    # Files the previous series added (untracked, not ignored) go; ignored
+    # build output stays, so the rebuild is incremental.
+    git -C "$XEN_WORK" clean -q -fd -e '/.commaware-*' -e '/dist/'
+    local f n=0
+    for f in $(series_files); do
+        n=$((n + 1))
+        log "  patch $n: $(basename "$f")"
+        patch -d "$XEN_WORK" -p1 -s --no-backup-if-mismatch -F0 <"$f" ||
+            die "patch $(basename "$f") does not apply to $(cat "$XEN_SRC_DIR/.version"); regenerate it (see xen-patches/README.md)"
+    done
+    printf '%s\n' "$want" >"$XEN_WORK/.commaware-patches"
+}
+
+# --- 2. hypervisor --------------------------------------------------------------------
+commaware_enabled() {
+    case "$COMMAWARE" in
+    y) return 0 ;;
+    n) return 1 ;;
+    esac
+    [ -f "$XEN_WORK/xen/common/sched/commaware.c" ] &&
+        grep -q '^config SCHED_COMMAWARE' "$XEN_WORK/xen/common/sched/Kconfig" &&
+        [ -f "$RUST_OBJ" ]
+}
+
+xen_make() {
+    make -C "$XEN_WORK/xen" -j"$JOBS" V="$MAKE_V" "$@"
+}
+
+configure_hypervisor() {
+    local cfg="$XEN_WORK/xen/.config" tmp
+    tmp=$(mktemp)
+    cp "$CONFIG_FRAGMENT" "$tmp"
+    if commaware_enabled; then
+        echo "CONFIG_SCHED_COMMAWARE=y" >>"$tmp"
+        log "commaware scheduler: ON (Rust object $RUST_OBJ)"
+    else
+        log "commaware scheduler: off"
+    fi
+    [ -z "${XEN_CONFIG_EXTRA:-}" ] || cat "$XEN_CONFIG_EXTRA" >>"$tmp"
+    [ -f "$cfg" ] && cp -p "$cfg" "$cfg.prev"
+    cp "$tmp" "$cfg"
+    rm -f "$tmp"
+    xen_make olddefconfig >"$LOGS/xen-config.log" 2>&1 ||
+        { cat "$LOGS/xen-config.log" >&2; die "make olddefconfig failed"; }
+    if [ -f "$cfg.prev" ] && cmp -s <(grep -v '^#' "$cfg") <(grep -v '^#' "$cfg.prev"); then
+        mv -f "$cfg.prev" "$cfg" # keep the old mtime: nothing to rebuild
+    else
+        rm -f "$cfg.prev"
+        log "hypervisor .config changed"
+    fi
+    # Check that what we asked for is what we got.
+    local want
+    while read -r want; do
+        case "$want" in CONFIG_*=*) ;; *) continue ;; esac
+        grep -qxF "$want" "$cfg" || die "hypervisor config: '$want' did not stick (see $cfg)"
+    done < <(cat "$CONFIG_FRAGMENT"; commaware_enabled && echo CONFIG_SCHED_COMMAWARE=y || true)
+}
+
+build_hypervisor() {
+    configure_hypervisor
+    local args=()
+    if grep -qx 'CONFIG_SCHED_COMMAWARE=y' "$XEN_WORK/xen/.config"; then
+        [ -f "$RUST_OBJ" ] || die "CONFIG_SCHED_COMMAWARE=y but no Rust object at $RUST_OBJ (run: make rust-obj)"
+        args+=("COMMAWARE_RS_OBJ=$(realpath "$RUST_OBJ")")
+    fi
+    run_logged xen-hypervisor xen_make "${args[@]}"
+    mkdir -p "$XEN_DIST/boot"
+    local f
+    for f in xen xen-syms; do
+        cmp -s "$XEN_WORK/xen/$f" "$XEN_DIST/boot/$f" || cp -f "$XEN_WORK/xen/$f" "$XEN_DIST/boot/$f"
+    done
+    cp -f "$XEN_WORK/xen/.config" "$XEN_DIST/boot/xen.config"
+    if [ ! -f "$XEN_DIST/boot/xen.gz" ] || [ "$XEN_DIST/boot/xen" -nt "$XEN_DIST/boot/xen.gz" ]; then
+        gzip -9 -n -c "$XEN_DIST/boot/xen" >"$XEN_DIST/boot/xen.gz"
+    fi
+    log "hypervisor: $XEN_DIST/boot/xen.gz ($(stat -c %s "$XEN_DIST/boot/xen.gz") bytes), xen-syms, xen.config"
+}
+
+# --- 3. tools -----------------------------------------------------------------------
+TOOLS_CONFIGURE=(
+    --prefix=/usr --libdir=/usr/lib --sysconfdir=/etc --localstatedir=/var
+    --disable-docs --disable-stubdom --disable-xen
+    --disable-qemu-traditional --disable-rombios --disable-seabios
+    --disable-ipxe --disable-ovmf --disable-pvshim
+    --with-system-qemu=/usr/bin/qemu-system-i386
+    --disable-ocamltools --disable-golang --disable-xsmpolicy
+    --disable-monitors --disable-systemd --disable-9pfs
+    --with-xenstored=xenstored
+)
+
+tools_stamp_value() {
+    { patch_hash; printf '%s\n' "${TOOLS_CONFIGURE[@]}"; } | sha256sum | cut -d' ' -f1
+}
+
+configure_tools() {
+    local stamp="$XEN_WORK/.commaware-tools-configured" want
+    want=$(printf '%s\n' "${TOOLS_CONFIGURE[@]}" | sha256sum | cut -d' ' -f1)
+    if [ -f "$XEN_WORK/config/Tools.mk" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+        return 0
+    fi
+    (
+        cd "$XEN_WORK"
+        cp /usr/share/misc/config.sub /usr/share/misc/config.guess .
+        ./autogen.sh
+        ./configure "${TOOLS_CONFIGURE[@]}"
+    ) >"$LOGS/xen-tools-configure.log" 2>&1 ||
+        { tail -n 30 "$LOGS/xen-tools-configure.log" >&2; die "tools configure failed; log: $LOGS/xen-tools-configure.log"; }
+    printf '%s\n' "$want" >"$stamp"
+}
+
+build_tools() {
+    local stamp="$XEN_DIST/.tools-installed" want
+    want=$(tools_stamp_value)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$XEN_DIST/root/usr/sbin/xl" ]; then
+        log "tools unchanged; installed in $XEN_DIST/root"
+        return 0
+    fi
+    timed tools-configure configure_tools
+    timed tools-build run_logged xen-tools make -C "$XEN_WORK" -j"$JOBS" V="$MAKE_V" build-tools
+    rm -rf "$XEN_DIST/root.new"
+    timed tools-install run_logged xen-tools-install \
+        make -C "$XEN_WORK" -j"$JOBS" V="$MAKE_V" install-tools DESTDIR="$XEN_DIST/root.new"
+    rm -rf "$XEN_DIST/root"
+    mv "$XEN_DIST/root.new" "$XEN_DIST/root"
+    printf '%s\n' "$want" >"$stamp"
+    log "tools installed in $XEN_DIST/root"
+}
+
+main() {
+    timed prepare-tree prepare_tree
+    case "$WHAT" in
+    hypervisor) timed hypervisor build_hypervisor ;;
+    tools) build_tools ;;
+    all)
+        timed hypervisor build_hypervisor
+        build_tools
+        ;;
+    esac
+}
+
+main
