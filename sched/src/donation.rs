@@ -10,7 +10,8 @@
 //! - Target: the last peer the donor notified during its current run (the
 //!   one whose answer it most likely waits for), if that peer is in another
 //!   domain, both domains allow donation, the peer is queued (runnable, not
-//!   running, not parked) and may run on this pCPU.
+//!   running, not parked), not already holding another donation, and
+//!   may run on this pCPU.
 //! - Length: what was left of the donor's slice, at least `MIN_TIMER`.
 //! - End: the donated time is used up, the peer blocks, the peer notifies
 //!   the donor back, the donor wakes, or either side is removed.
@@ -58,6 +59,12 @@ impl Core {
             return None;
         }
         if !t.flags.contains(UnitFlags::QUEUED) || t.flags.contains(UnitFlags::PARKED) {
+            return None;
+        }
+        // A peer still holding another donation (preempted, or left queued
+        // by tasklet work) keeps that one: a second would leave the first
+        // donor pointing at a donee that no longer names it.
+        if t.donor.is_some() {
             return None;
         }
         if t.flags.contains(UnitFlags::LIVE) && t.cpu != cpu {

@@ -25,7 +25,7 @@ pub const MS: Time = 1_000_000;
 /// A sink that records everything the core asks for.
 #[derive(Default, Debug)]
 pub struct Rec {
-    /// pCPUs asked to run the scheduler, not yet served.
+    /// pCPUs asked to run the scheduler, not yet served (each once).
     pub tickles: VecDeque<Cpu>,
     /// Every tickle ever asked for, in order.
     pub all_tickles: Vec<Cpu>,
@@ -34,7 +34,10 @@ pub struct Rec {
 
 impl Sink for Rec {
     fn tickle(&mut self, cpu: Cpu) {
-        self.tickles.push_back(cpu);
+        // Xen's softirq bit: tickles before the pCPU schedules coalesce.
+        if !self.tickles.contains(&cpu) {
+            self.tickles.push_back(cpu);
+        }
         self.all_tickles.push(cpu);
     }
     fn trace(&mut self, ev: Trace) {
@@ -57,6 +60,8 @@ pub struct Run {
     pub unit: UnitId,
     pub start: Time,
     pub charged: Time,
+    /// Communication boost left when it was picked.
+    pub boost: Time,
 }
 
 pub struct Harness {
@@ -71,6 +76,8 @@ pub struct Harness {
     /// Run time of finished stints, and per unit (finished + charged part).
     pub closed_ns: Time,
     pub unit_run: BTreeMap<UnitId, Time>,
+    /// Run time spent on a communication boost, per unit.
+    pub boosted_run: BTreeMap<UnitId, Time>,
     /// Every decision: (time, cpu, decision).
     pub decisions: Vec<(Time, Cpu, Decision)>,
     /// Call `context_saved` right after each switch (Xen does, shortly).
@@ -102,6 +109,7 @@ impl Harness {
             xstate: BTreeMap::new(),
             closed_ns: 0,
             unit_run: BTreeMap::new(),
+            boosted_run: BTreeMap::new(),
             decisions: Vec::new(),
             auto_context_saved: true,
             unsaved: Vec::new(),
@@ -236,7 +244,8 @@ impl Harness {
                 Some(&XState::Runnable),
                 "picked {n:?} on cpu {cpu}, which Xen does not consider runnable"
             );
-            self.running.insert(cpu, Run { unit: n, start: self.now, charged: self.now });
+            let boost = self.core.unit_info(n).map_or(0, |i| i.boost_left);
+            self.running.insert(cpu, Run { unit: n, start: self.now, charged: self.now, boost });
             assert!(d.slice > 0, "a unit runs with a positive slice");
             self.timer.insert(cpu, self.now + d.slice);
         } else {
@@ -304,6 +313,14 @@ impl Harness {
         let ran = self.now - r.start;
         self.closed_ns += ran;
         *self.unit_run.entry(r.unit).or_default() += ran;
+        *self.boosted_run.entry(r.unit).or_default() += ran.min(r.boost);
+    }
+
+    /// Boosted run time of a unit so far (including its current stint).
+    pub fn boosted(&self, u: UnitId) -> Time {
+        let open: Time =
+            self.running.values().filter(|r| r.unit == u).map(|r| (self.now - r.start).min(r.boost)).sum();
+        self.boosted_run.get(&u).copied().unwrap_or(0) + open
     }
 
     /// Run time a unit has had so far, by the harness' books (including
@@ -346,6 +363,14 @@ impl Harness {
     pub fn run_for(&mut self, dur: Time) {
         let end = self.now + dur;
         let tp = tick_period(self.core.params().tslice_ms);
+        let ts = self.core.params().tslice();
+        // Timers that would have fired while the test drove time by hand.
+        while self.next_tick < self.now {
+            self.next_tick += tp;
+        }
+        while self.next_acct < self.now {
+            self.next_acct += ts;
+        }
         loop {
             self.softirqs();
             let next_timer = self.timer.iter().map(|(c, t)| (*t, *c)).min();
@@ -363,7 +388,7 @@ impl Harness {
             }
             if self.next_acct == next {
                 self.account();
-                self.next_acct += self.core.params().tslice();
+                self.next_acct += ts;
             }
             let due: Vec<Cpu> = self.timer.iter().filter(|(_, t)| **t <= next).map(|(c, _)| *c).collect();
             for c in due {
