@@ -7,7 +7,8 @@
 //!    keeps the pCPU (at least `MIN_TIMER` more), unless it yields, or a
 //!    communication-boosted unit waits here and the current one is not
 //!    communication-bound (the boost's preemption is budgeted, see
-//!    [`crate::boost`]);
+//!    [`crate::boost`]), or it got the pCPU on a communication boost that
+//!    has run out (a boost buys `boost_us`, not a ratelimit's worth);
 //! 3. a unit that **blocked** after notifying a peer donates the rest of its
 //!    slice to it ([`crate::donation`]): the peer runs next, here;
 //! 4. otherwise the head of the local run queue, if it is BOOST or UNDER;
@@ -149,6 +150,8 @@ impl Core {
         }
         let waited = now.saturating_sub(unit.wait_start).max(0);
         unit.run_start = now;
+        let boosted = unit.boost_left > 0;
+        unit.flags.set(UnitFlags::BOOSTED_RUN, boosted);
         unit.flags.insert(UnitFlags::LIVE);
         let mut slice = tslice;
         if unit.boost_left > 0 {
@@ -182,6 +185,11 @@ impl Core {
         }
         let runtime = now.saturating_sub(unit.stint_start).max(0);
         if runtime >= rl {
+            return None;
+        }
+        // It got the pCPU on a communication boost that is now spent: the
+        // boost bought `boost_us`, not a ratelimit's worth.
+        if unit.flags.contains(UnitFlags::BOOSTED_RUN) && unit.boost_left <= 0 {
             return None;
         }
         // A communication boost waiting here overrides the ratelimit.

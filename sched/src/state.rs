@@ -60,6 +60,10 @@ bitflags! {
         const BOOST_PENDING = 1 << 7;
         /// Gave the rest of its slice away and is blocked.
         const DONATING = 1 << 8;
+        /// Its current run started on a communication boost (it got the
+        /// pCPU by the boost): once the boost is spent, ratelimit does not
+        /// hold the pCPU for it.
+        const BOOSTED_RUN = 1 << 9;
     }
 }
 
