@@ -717,23 +717,26 @@ impl Core {
     }
 
     fn refill_boost_budgets(&mut self) {
-        let busy_weight: u64 = self
-            .doms
-            .iter()
-            .filter(|d| d.in_use && d.flags.contains(DomFlags::BUSY))
-            .map(|d| u64::from(d.weight) * u64::from(d.units))
-            .sum();
-        let tslice = self.params.tslice();
-        let ncpus = self.ncpus();
-        let pct = self.params.boost_budget_pct;
         // Units runnable right now make their domain busy for the next
-        // period even if they never wake again.
+        // period even if they never wake again; they were runnable during
+        // the last one too, so they count in this share already (a hog
+        // that never blocks never wakes, and would otherwise be missed).
         let mut still_busy = [false; MAX_DOMAINS];
         for u in self.units.iter().filter(|u| u.in_use && u.flags.contains(UnitFlags::RUNNABLE)) {
             if let Some(b) = still_busy.get_mut(usize::from(u.dom)) {
                 *b = true;
             }
         }
+        let busy_weight: u64 = self
+            .doms
+            .iter()
+            .zip(still_busy.iter())
+            .filter(|(d, busy)| d.in_use && (d.flags.contains(DomFlags::BUSY) || **busy))
+            .map(|(d, _)| u64::from(d.weight) * u64::from(d.units))
+            .sum();
+        let tslice = self.params.tslice();
+        let ncpus = self.ncpus();
+        let pct = self.params.boost_budget_pct;
         for (d, busy) in self.doms.iter_mut().zip(still_busy.iter()) {
             if !d.in_use {
                 continue;

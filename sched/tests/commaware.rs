@@ -98,7 +98,6 @@ fn boost_does_not_preempt_a_communication_bound_unit() {
 }
 
 #[test]
-#[ignore = "core bug, fixed in a later commit"]
 fn boost_budget_bounds_boosted_time_per_period() {
     let (mut h, hog, r, s) = boost_setup(GlobalParams::DEFAULT);
     let dr = h.core.unit_domain(r).expect("dom");
@@ -124,14 +123,13 @@ fn boost_budget_bounds_boosted_time_per_period() {
     let boosted = h.boosted(r) - boosted0;
     let ran = h.ran(r) - ran0;
     let c = counters(&h, dr);
-    eprintln!("worst {worst} boosted {boosted} ran {ran} {c:?} hog {}", h.ran(hog));
     // Two busy domains of equal weight on one pCPU: a fair share of 15 ms.
     assert!(worst <= 15 * MS + 500 * US, "boosted {worst} ns in one period");
     assert!(boosted <= periods * (15 * MS + 500 * US));
     assert!(c.boosts_refused > 0, "the rest of the notifications were refused: {c:?}");
     // Events buy latency, not CPU: about half the pCPU, like credit1.
     assert!(ran <= periods * tslice * 55 / 100, "receiver ran {ran} of {}", periods * tslice);
-    assert!(h.ran(hog) > 0);
+    assert!(h.ran(hog) >= periods * tslice * 45 / 100, "the hog keeps about half: {}", h.ran(hog));
 }
 
 #[test]
