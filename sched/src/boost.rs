@@ -48,6 +48,8 @@ impl Core {
         }
         // The peer answered whoever donated to it: the donation did its job.
         if answers_donor {
+            // What it ran on the donation so far is still the donor's to pay.
+            self.charge_running(src, now, sink);
             self.end_donation_of_donee(src, sink);
         }
         // A driver domain notified by a guest works for that guest until it

@@ -495,6 +495,10 @@ impl Core {
         let flags = unit.flags;
         // A donor that wakes takes its own time back.
         if flags.contains(UnitFlags::DONATING) {
+            if let Some(t) = unlink(unit.donee) {
+                // What the donee ran so far was donated: charge it to us.
+                self.charge_running(t, now, sink);
+            }
             self.end_donation_of_donor(u, sink);
         }
         let Some(unit) = self.unit_mut(u) else { return };
@@ -604,6 +608,15 @@ impl Core {
         let burn = self.units.get_mut(usize::from(u.0)).map_or(0, |x| x.credit.burn(ran).credits);
         self.ledger_charged = self.ledger_charged.saturating_add(i64::from(burn));
         crate::donation::settle(self, u, ran, burn, sink);
+    }
+
+    /// Charge `u` up to `now` if it is running (before its donation ends,
+    /// so that the time it ran on the donation goes to the donor).
+    pub(crate) fn charge_running<S: Sink>(&mut self, u: UnitId, now: Time, sink: &mut S) {
+        let Some(cpu) = self.unit(u).map(|x| x.cpu) else { return };
+        if self.curr(cpu) == Some(u) {
+            self.burn(u, now, sink);
+        }
     }
 
     /// The unit starts earning credit (credit1's `__csched_unit_acct_start`).
