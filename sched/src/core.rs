@@ -284,8 +284,9 @@ impl Core {
     }
 
     /// A pCPU leaves the pool (`deinit_pdata`). It must be idle; units
-    /// still queued on it move to the other pCPUs (ignoring affinity if
-    /// nothing else can take them, as Xen does when a pCPU goes away).
+    /// still queued on it, or blocked with it as their pCPU, move to the
+    /// other pCPUs (ignoring affinity if nothing else can take them, as Xen
+    /// does when a pCPU goes away).
     pub fn pcpu_remove<S: Sink>(&mut self, cpu: Cpu, now: Time, sink: &mut S) -> Result<(), Error> {
         let pc = self.pcpu(cpu).ok_or(Error::NoSuchPcpu)?;
         if pc.curr.is_some() {
@@ -305,6 +306,13 @@ impl Core {
             }
             self.enqueue(u);
             self.tickle(u, now, sink);
+        }
+        // Units that are not queued (blocked, parked) but still name this
+        // pCPU move too: a wake would queue them on a pCPU that is gone,
+        // where nothing ever runs them.
+        for unit in self.units.iter_mut().filter(|x| x.in_use && x.cpu == cpu) {
+            let aff = unit.affinity.and(&others);
+            unit.cpu = aff.first().or_else(|| others.first()).unwrap_or(cpu);
         }
         self.cpus.remove(cpu);
         self.idlers.remove(cpu);

@@ -583,3 +583,19 @@ fn pcpu_remove_moves_queued_units_and_refuses_a_busy_pcpu() {
     let dec = h.schedule(1);
     assert!(dec.next.is_some() && dec.migrated);
 }
+
+#[test]
+fn pcpu_remove_moves_blocked_units_too() {
+    let mut h = Harness::credit1(2);
+    let d = h.dom(1);
+    let b = h.unit_on(d, 1, false);
+    h.core.set_affinity(b, CpuSet::ALL).expect("aff");
+    assert_eq!(h.core.unit_cpu(b), Some(1));
+    h.core.pcpu_remove(1, h.now, &mut h.sink).expect("remove");
+    h.after("pcpu_remove");
+    assert_eq!(h.core.unit_cpu(b), Some(0));
+    // Its wake queues it where it can run.
+    h.wake(b);
+    h.softirqs();
+    assert_eq!(h.core.curr(0), Some(b));
+}
