@@ -224,7 +224,7 @@ impl HypercallBuf {
     fn check<T>(&self, offset: usize) -> Result<(), Errno> {
         let fits = offset.checked_add(size_of::<T>()).is_some_and(|end| end <= self.len);
         // The mapping is page-aligned, so the offset alone decides alignment.
-        if fits && offset % align_of::<T>() == 0 {
+        if fits && offset.is_multiple_of(align_of::<T>()) {
             Ok(())
         } else {
             Err(Errno::EFAULT)
@@ -284,9 +284,8 @@ mod tests {
 
     #[test]
     fn unreadable_privcmd_is_a_permission_error() {
-        // Root ignores file modes: only meaningful for other users.
-        // SAFETY-free check: geteuid through std is not available; use the
-        // fact that root can open a 000 file.
+        // Root ignores file modes, so as root the open succeeds; as any
+        // other user it must be the permission error.
         let p = scratch("privcmd-000");
         std::fs::write(&p, b"").expect("write");
         use std::os::unix::fs::PermissionsExt;
