@@ -607,8 +607,10 @@ impl Core {
         let Some(unit) = self.unit_mut(u) else { return };
         unit.run_start = now;
         if unit.boost_left > 0 {
+            // Only the part of the run the boost covered is boosted time: a
+            // late timer's overrun runs at the unit's credit priority.
+            let used = ran.min(unit.boost_left);
             unit.boost_left = unit.boost_left.saturating_sub(ran).max(0);
-            let used = ran;
             if let Some(dom) = self.dom_of_mut(u) {
                 dom.boost_budget = dom.boost_budget.saturating_sub(used);
             }

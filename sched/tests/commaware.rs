@@ -471,3 +471,17 @@ fn attribution_off_charges_the_driver_domain() {
     assert_eq!(h.core.unit_credit(back), Some(cb - 30));
     assert_eq!(counters(&h, dg).charged_for_others, 0);
 }
+
+#[test]
+fn a_late_timer_does_not_charge_the_overrun_to_the_boost_budget() {
+    let (mut h, _hog, r, s) = boost_setup(GlobalParams::DEFAULT);
+    let dr = dom(&h, r);
+    let budget = h.core.domain_boost_budget(dr);
+    h.notify(s, r);
+    assert_eq!(h.schedule(0).next, Some(r));
+    // The 500 us timer fires 8 ms late.
+    h.advance(8 * MS);
+    h.schedule(0);
+    assert!(!h.core.unit_boosted(r));
+    assert_eq!(h.core.domain_boost_budget(dr), budget - 500 * US, "one boost length was boosted, not 8 ms");
+}
