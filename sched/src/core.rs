@@ -116,11 +116,28 @@ impl Core {
     pub fn set_params(&mut self, params: GlobalParams) -> Result<(), Error> {
         params.validate()?;
         self.params = params;
-        if !params.boost {
-            for u in self.units.iter_mut() {
-                u.boost_left = 0;
+        // Boosts granted under the old policy are brought within the new
+        // one: no longer than the new boost length (none when boosting is
+        // off), and a queued unit that lost its boost is re-filed by its
+        // credit priority instead of keeping its place in the BOOST queue.
+        let len = if params.boost { params.boost_len() } else { 0 };
+        for i in 0..MAX_UNITS {
+            let Some(u) = self.units.get_mut(i).filter(|u| u.in_use) else { continue };
+            if !params.boost {
                 u.flags.remove(UnitFlags::BOOST_PENDING);
             }
+            if u.boost_left <= len {
+                continue;
+            }
+            u.boost_left = len;
+            if len == 0 && u.flags.contains(UnitFlags::QUEUED) {
+                let id = UnitId(i as u16);
+                self.dequeue(id);
+                self.enqueue(id);
+            }
+        }
+        for d in self.doms.iter_mut().filter(|d| d.in_use) {
+            d.boost_budget = d.boost_budget.max(-params.boost_len());
         }
         Ok(())
     }

@@ -485,3 +485,20 @@ fn a_late_timer_does_not_charge_the_overrun_to_the_boost_budget() {
     assert!(!h.core.unit_boosted(r));
     assert_eq!(h.core.domain_boost_budget(dr), budget - 500 * US, "one boost length was boosted, not 8 ms");
 }
+
+#[test]
+fn a_new_policy_bounds_the_boosts_granted_under_the_old_one() {
+    let (mut h, hog, r, s) = boost_setup(GlobalParams::DEFAULT);
+    h.notify(s, r);
+    assert_eq!(h.core.runq(0).next(), Some(r));
+    // A shorter boost length: the pending boost is cut to it.
+    h.core.set_params(GlobalParams { boost_us: 100, ..GlobalParams::DEFAULT }).expect("valid");
+    h.after("set_params");
+    assert_eq!(h.core.unit_info(r).expect("r").boost_left, 100 * US);
+    // Boosting off: r is OVER again and waits behind the UNDER hog.
+    h.core.set_params(GlobalParams { boost: false, ..GlobalParams::DEFAULT }).expect("valid");
+    h.after("set_params");
+    assert!(!h.core.unit_boosted(r));
+    h.advance(2 * MS);
+    assert_eq!(h.schedule(0).next, Some(hog));
+}
