@@ -159,9 +159,20 @@ pub enum Command {
     /// Show a cpupool's parameters (cpupool 0 by default, as xl).
     ShowGlobal { cpupool: Option<String> },
     /// Set a cpupool's parameters.
-    SetGlobal { cpupool: Option<String>, set: GlobalSet },
-    Stats { domain: Option<String>, cpupool: Option<String> },
-    Watch { interval_s: u32, iterations: Option<u32>, domain: Option<String>, cpupool: Option<String> },
+    SetGlobal {
+        cpupool: Option<String>,
+        set: GlobalSet,
+    },
+    Stats {
+        domain: Option<String>,
+        cpupool: Option<String>,
+    },
+    Watch {
+        interval_s: u32,
+        iterations: Option<u32>,
+        domain: Option<String>,
+        cpupool: Option<String>,
+    },
 }
 
 impl Cli {
@@ -188,9 +199,17 @@ impl Cli {
         }
         match &self.sub {
             Some(Sub::Stats { domain, cpupool }) => {
-                return Ok(Command::Stats { domain: domain.clone(), cpupool: cpupool.clone() })
+                return Ok(Command::Stats {
+                    domain: domain.clone(),
+                    cpupool: cpupool.clone(),
+                })
             }
-            Some(Sub::Watch { interval, iterations, domain, cpupool }) => {
+            Some(Sub::Watch {
+                interval,
+                iterations,
+                domain,
+                cpupool,
+            }) => {
                 return Ok(Command::Watch {
                     interval_s: *interval,
                     iterations: *iterations,
@@ -219,7 +238,9 @@ impl Cli {
             );
         }
         if self.domain.is_none() && !self.schedparam && (dom_only || shared) {
-            return usage("Must specify a domain (-d), or -s for the pool-wide --boost/--donation.");
+            return usage(
+                "Must specify a domain (-d), or -s for the pool-wide --boost/--donation.",
+            );
         }
 
         let on = |o: Option<OnOff>| o.map(OnOff::on);
@@ -235,13 +256,20 @@ impl Cli {
                 attribution: on(self.attribution),
             };
             return Ok(if set.is_empty() {
-                Command::ShowGlobal { cpupool: self.cpupool.clone() }
+                Command::ShowGlobal {
+                    cpupool: self.cpupool.clone(),
+                }
             } else {
-                Command::SetGlobal { cpupool: self.cpupool.clone(), set }
+                Command::SetGlobal {
+                    cpupool: self.cpupool.clone(),
+                    set,
+                }
             });
         }
         let Some(domain) = self.domain.clone() else {
-            return Ok(Command::List { cpupool: self.cpupool.clone() });
+            return Ok(Command::List {
+                cpupool: self.cpupool.clone(),
+            });
         };
         let set = DomSet {
             weight: self.weight,
@@ -250,7 +278,11 @@ impl Cli {
             donation: on(self.donation),
             driver: on(self.driver),
         };
-        Ok(if set.is_empty() { Command::Show { domain } } else { Command::SetDom { domain, set } })
+        Ok(if set.is_empty() {
+            Command::Show { domain }
+        } else {
+            Command::SetDom { domain, set }
+        })
     }
 }
 
@@ -258,17 +290,27 @@ impl Cli {
 fn parse_int(s: &str) -> Result<u64, String> {
     let t = s.trim();
     if t.starts_with('-') && t.len() > 1 && t[1..].bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("'{s}' is negative: expected a non-negative integer"));
+        return Err(format!(
+            "'{s}' is negative: expected a non-negative integer"
+        ));
     }
     if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("'{s}' is not a number: expected a non-negative decimal integer"));
+        return Err(format!(
+            "'{s}' is not a number: expected a non-negative decimal integer"
+        ));
     }
     // All digits: only overflow can fail.
     t.parse::<u64>().map_err(|_| format!("'{s}' is too large"))
 }
 
 fn range_msg(e: ParamError) -> String {
-    format!("{} must be {}..={}, got {}", e.knob.name(), e.min, e.max, e.got)
+    format!(
+        "{} must be {}..={}, got {}",
+        e.knob.name(),
+        e.min,
+        e.max,
+        e.got
+    )
 }
 
 fn parse_u32(s: &str) -> Result<u32, String> {
@@ -279,10 +321,18 @@ fn parse_u32(s: &str) -> Result<u32, String> {
 fn parse_weight(s: &str) -> Result<u16, String> {
     let v = parse_int(s)?;
     let got = u32::try_from(v).unwrap_or(u32::MAX);
-    let err = ParamError { knob: Knob::Weight, got, min: u32::from(WEIGHT_MIN), max: u32::from(WEIGHT_MAX) };
+    let err = ParamError {
+        knob: Knob::Weight,
+        got,
+        min: u32::from(WEIGHT_MIN),
+        max: u32::from(WEIGHT_MAX),
+    };
     // Weight 0 is XEN_DOMCTL_COMMAWARE_WEIGHT_KEEP on the wire: refuse it
     // here rather than send a silent no-op. The range is params'.
-    u16::try_from(v).ok().filter(|w| *w >= WEIGHT_MIN).ok_or_else(|| range_msg(err))
+    u16::try_from(v)
+        .ok()
+        .filter(|w| *w >= WEIGHT_MIN)
+        .ok_or_else(|| range_msg(err))
 }
 
 fn parse_cap(s: &str) -> Result<u16, String> {
@@ -325,19 +375,50 @@ mod tests {
     #[test]
     fn no_options_lists_all_pools() {
         assert_eq!(parse(&[]), Ok(Command::List { cpupool: None }));
-        assert_eq!(parse(&["-p", "Pool-0"]), Ok(Command::List { cpupool: Some("Pool-0".into()) }));
-        assert_eq!(parse(&["--cpupool", "1"]), Ok(Command::List { cpupool: Some("1".into()) }));
+        assert_eq!(
+            parse(&["-p", "Pool-0"]),
+            Ok(Command::List {
+                cpupool: Some("Pool-0".into())
+            })
+        );
+        assert_eq!(
+            parse(&["--cpupool", "1"]),
+            Ok(Command::List {
+                cpupool: Some("1".into())
+            })
+        );
     }
 
     #[test]
     fn domain_alone_shows() {
-        assert_eq!(parse(&["-d", "web"]), Ok(Command::Show { domain: "web".into() }));
-        assert_eq!(parse(&["--domain=3"]), Ok(Command::Show { domain: "3".into() }));
+        assert_eq!(
+            parse(&["-d", "web"]),
+            Ok(Command::Show {
+                domain: "web".into()
+            })
+        );
+        assert_eq!(
+            parse(&["--domain=3"]),
+            Ok(Command::Show { domain: "3".into() })
+        );
     }
 
     #[test]
     fn every_domain_setter() {
-        let c = parse(&["-d", "1", "-w", "512", "-c", "50", "--boost", "off", "--donation", "on", "--driver", "on"]);
+        let c = parse(&[
+            "-d",
+            "1",
+            "-w",
+            "512",
+            "-c",
+            "50",
+            "--boost",
+            "off",
+            "--donation",
+            "on",
+            "--driver",
+            "on",
+        ]);
         assert_eq!(
             c,
             Ok(Command::SetDom {
@@ -356,7 +437,11 @@ mod tests {
             c,
             Ok(Command::SetDom {
                 domain: "1".into(),
-                set: DomSet { weight: Some(1), cap: Some(0), ..Default::default() }
+                set: DomSet {
+                    weight: Some(1),
+                    cap: Some(0),
+                    ..Default::default()
+                }
             })
         );
     }
@@ -402,7 +487,15 @@ mod tests {
         );
         assert_eq!(parse(&["-s"]), Ok(Command::ShowGlobal { cpupool: None }));
         assert_eq!(
-            parse(&["--schedparam", "--tslice_ms", "5", "--ratelimit_us", "200", "--migration_delay_us", "1"]),
+            parse(&[
+                "--schedparam",
+                "--tslice_ms",
+                "5",
+                "--ratelimit_us",
+                "200",
+                "--migration_delay_us",
+                "1"
+            ]),
             Ok(Command::SetGlobal {
                 cpupool: None,
                 set: GlobalSet {
@@ -417,29 +510,62 @@ mod tests {
 
     #[test]
     fn subcommands() {
-        assert_eq!(parse(&["stats"]), Ok(Command::Stats { domain: None, cpupool: None }));
+        assert_eq!(
+            parse(&["stats"]),
+            Ok(Command::Stats {
+                domain: None,
+                cpupool: None
+            })
+        );
         assert_eq!(
             parse(&["stats", "-d", "db", "--json"]),
-            Ok(Command::Stats { domain: Some("db".into()), cpupool: None })
+            Ok(Command::Stats {
+                domain: Some("db".into()),
+                cpupool: None
+            })
         );
         assert_eq!(
             parse(&["watch", "-i", "2", "-n", "3", "-p", "0"]),
-            Ok(Command::Watch { interval_s: 2, iterations: Some(3), domain: None, cpupool: Some("0".into()) })
+            Ok(Command::Watch {
+                interval_s: 2,
+                iterations: Some(3),
+                domain: None,
+                cpupool: Some("0".into())
+            })
         );
         assert_eq!(
             parse(&["watch"]),
-            Ok(Command::Watch { interval_s: 1, iterations: None, domain: None, cpupool: None })
+            Ok(Command::Watch {
+                interval_s: 1,
+                iterations: None,
+                domain: None,
+                cpupool: None
+            })
         );
         let cli = Cli::try_parse_from(["commaware-ctl", "--json", "stats"]).unwrap();
         assert!(cli.json);
-        assert!(parse(&["watch", "-i", "0"]).unwrap_err().contains("at least 1 second"));
-        assert!(parse(&["watch", "-n", "0"]).unwrap_err().contains("at least 1"));
-        assert!(parse(&["-w", "5", "stats"]).is_err(), "options and subcommands do not mix");
+        assert!(parse(&["watch", "-i", "0"])
+            .unwrap_err()
+            .contains("at least 1 second"));
+        assert!(parse(&["watch", "-n", "0"])
+            .unwrap_err()
+            .contains("at least 1"));
+        assert!(
+            parse(&["-w", "5", "stats"]).is_err(),
+            "options and subcommands do not mix"
+        );
     }
 
     #[test]
     fn malformed_numbers_are_refused() {
-        for (opt, v) in [("-w", "abc"), ("-c", "1.5"), ("-t", "10ms"), ("-r", ""), ("-m", "0x10"), ("--budget", "5%")] {
+        for (opt, v) in [
+            ("-w", "abc"),
+            ("-c", "1.5"),
+            ("-t", "10ms"),
+            ("-r", ""),
+            ("-m", "0x10"),
+            ("--budget", "5%"),
+        ] {
             let mut args = vec!["-d", "1", opt, v];
             if !["-w", "-c"].contains(&opt) {
                 args = vec!["-s", opt, v];
@@ -447,8 +573,12 @@ mod tests {
             let e = parse(&args).unwrap_err();
             assert!(e.contains("not a number"), "{opt} {v}: {e}");
         }
-        assert!(parse(&["-s", "-t", "99999999999"]).unwrap_err().contains("too large"));
-        assert!(parse(&["-d", "1", "--boost", "yes"]).unwrap_err().contains("possible values: on, off"));
+        assert!(parse(&["-s", "-t", "99999999999"])
+            .unwrap_err()
+            .contains("too large"));
+        assert!(parse(&["-d", "1", "--boost", "yes"])
+            .unwrap_err()
+            .contains("possible values: on, off"));
     }
 
     #[test]

@@ -7,10 +7,11 @@ use commaware::abi::{xen_domctl_sched_commaware, xen_sysctl_commaware_schedule};
 use crate::error::{Error, Result};
 use crate::hypervisor::{Domctl, Errno, Hypervisor, Sysctl};
 use crate::xen::{
-    xen_domctl_getdomaininfo, xen_domctl_scheduler_op, xen_sysctl_cpupool_op, xen_sysctl_getdomaininfolist,
-    xen_sysctl_scheduler_op, DomctlGetdomaininfo, DomctlSchedulerOp, SysctlCpupoolOp, SysctlGetdomaininfolist,
-    SysctlSchedulerOp, DOMID_FIRST_RESERVED, XEN_DOMCTL_SCHEDOP_getinfo, XEN_DOMCTL_SCHEDOP_putinfo,
-    XEN_SCHEDULER_COMMAWARE, XEN_SYSCTL_CPUPOOL_OP_INFO, XEN_SYSCTL_SCHEDOP_getinfo, XEN_SYSCTL_SCHEDOP_putinfo,
+    xen_domctl_getdomaininfo, xen_domctl_scheduler_op, xen_sysctl_cpupool_op,
+    xen_sysctl_getdomaininfolist, xen_sysctl_scheduler_op, DomctlGetdomaininfo, DomctlSchedulerOp,
+    SysctlCpupoolOp, SysctlGetdomaininfolist, SysctlSchedulerOp, XEN_DOMCTL_SCHEDOP_getinfo,
+    XEN_DOMCTL_SCHEDOP_putinfo, XEN_SYSCTL_SCHEDOP_getinfo, XEN_SYSCTL_SCHEDOP_putinfo,
+    DOMID_FIRST_RESERVED, XEN_SCHEDULER_COMMAWARE, XEN_SYSCTL_CPUPOOL_OP_INFO,
 };
 
 /// Domains fetched per getdomaininfolist call.
@@ -47,9 +48,16 @@ impl<'a> Client<'a> {
             ..Default::default()
         });
         match self.hv.sysctl(Sysctl::CpupoolOp(&mut env)) {
-            Ok(()) => Ok(Some(PoolInfo { id: env.u.cpupool_id, sched_id: env.u.sched_id, n_dom: env.u.n_dom })),
+            Ok(()) => Ok(Some(PoolInfo {
+                id: env.u.cpupool_id,
+                sched_id: env.u.sched_id,
+                n_dom: env.u.n_dom,
+            })),
             Err(Errno::ENOENT) => Ok(None),
-            Err(e) => Err(Error::from_errno("the cpupool query (XEN_SYSCTL_cpupool_op)", e)),
+            Err(e) => Err(Error::from_errno(
+                "the cpupool query (XEN_SYSCTL_cpupool_op)",
+                e,
+            )),
         }
     }
 
@@ -85,7 +93,9 @@ impl<'a> Client<'a> {
             });
             self.hv
                 .sysctl(Sysctl::Getdomaininfolist(&mut env, &mut buf))
-                .map_err(|e| Error::from_errno("the domain list (XEN_SYSCTL_getdomaininfolist)", e))?;
+                .map_err(|e| {
+                    Error::from_errno("the domain list (XEN_SYSCTL_getdomaininfolist)", e)
+                })?;
             let n = (env.u.num_domains as usize).min(buf.len());
             buf.truncate(n);
             let last = buf.last().map(|d| d.domain);
@@ -108,11 +118,19 @@ impl<'a> Client<'a> {
             // Xen answers with the next domain >= domid: ours only if equal.
             Ok(()) => Ok(Some(env.u).filter(|d| d.domain == domid)),
             Err(Errno::ESRCH) => Ok(None),
-            Err(e) => Err(Error::from_errno("the domain query (XEN_DOMCTL_getdomaininfo)", e)),
+            Err(e) => Err(Error::from_errno(
+                "the domain query (XEN_DOMCTL_getdomaininfo)",
+                e,
+            )),
         }
     }
 
-    fn sysctl_sched(&mut self, pool: u32, cmd: u32, u: xen_sysctl_commaware_schedule) -> Result<SysctlSchedulerOp> {
+    fn sysctl_sched(
+        &mut self,
+        pool: u32,
+        cmd: u32,
+        u: xen_sysctl_commaware_schedule,
+    ) -> Result<SysctlSchedulerOp> {
         let mut env = SysctlSchedulerOp::new(xen_sysctl_scheduler_op {
             cpupool_id: pool,
             sched_id: XEN_SCHEDULER_COMMAWARE,
@@ -120,54 +138,83 @@ impl<'a> Client<'a> {
             _pad: 0,
             u,
         });
-        self.hv.sysctl(Sysctl::SchedulerOp(&mut env)).map(|()| env).map_err(|e| {
-            let op = if cmd == XEN_SYSCTL_SCHEDOP_putinfo {
-                "the pool-wide putinfo (XEN_SYSCTL_scheduler_op)"
-            } else {
-                "the pool-wide getinfo (XEN_SYSCTL_scheduler_op)"
-            };
-            match e {
-                Errno::ESRCH => Error::UnknownCpupool(pool.to_string()),
-                Errno::EINVAL if cmd == XEN_SYSCTL_SCHEDOP_putinfo => Error::Refused { op, errno: e },
-                e => Error::from_errno(op, e),
-            }
-        })
+        self.hv
+            .sysctl(Sysctl::SchedulerOp(&mut env))
+            .map(|()| env)
+            .map_err(|e| {
+                let op = if cmd == XEN_SYSCTL_SCHEDOP_putinfo {
+                    "the pool-wide putinfo (XEN_SYSCTL_scheduler_op)"
+                } else {
+                    "the pool-wide getinfo (XEN_SYSCTL_scheduler_op)"
+                };
+                match e {
+                    Errno::ESRCH => Error::UnknownCpupool(pool.to_string()),
+                    Errno::EINVAL if cmd == XEN_SYSCTL_SCHEDOP_putinfo => {
+                        Error::Refused { op, errno: e }
+                    }
+                    e => Error::from_errno(op, e),
+                }
+            })
     }
 
     /// The pool-wide parameters of commaware in `pool`.
     pub fn global_get(&mut self, pool: u32) -> Result<xen_sysctl_commaware_schedule> {
-        Ok(self.sysctl_sched(pool, XEN_SYSCTL_SCHEDOP_getinfo, Default::default())?.u.u)
+        Ok(self
+            .sysctl_sched(pool, XEN_SYSCTL_SCHEDOP_getinfo, Default::default())?
+            .u
+            .u)
     }
 
     /// Set all pool-wide parameters at once.
     pub fn global_put(&mut self, pool: u32, p: xen_sysctl_commaware_schedule) -> Result<()> {
-        self.sysctl_sched(pool, XEN_SYSCTL_SCHEDOP_putinfo, p).map(|_| ())
+        self.sysctl_sched(pool, XEN_SYSCTL_SCHEDOP_putinfo, p)
+            .map(|_| ())
     }
 
-    fn domctl_sched(&mut self, domid: u16, cmd: u32, u: xen_domctl_sched_commaware) -> Result<DomctlSchedulerOp> {
-        let mut env =
-            DomctlSchedulerOp::new(domid, xen_domctl_scheduler_op { sched_id: XEN_SCHEDULER_COMMAWARE, cmd, u });
-        self.hv.domctl(Domctl::SchedulerOp(&mut env)).map(|()| env).map_err(|e| {
-            let op = if cmd == XEN_DOMCTL_SCHEDOP_putinfo {
-                "the domain putinfo (XEN_DOMCTL_scheduler_op)"
-            } else {
-                "the domain getinfo (XEN_DOMCTL_scheduler_op)"
-            };
-            match e {
-                Errno::ESRCH => Error::UnknownDomain(domid.to_string()),
-                Errno::EINVAL if cmd == XEN_DOMCTL_SCHEDOP_putinfo => Error::Refused { op, errno: e },
-                e => Error::from_errno(op, e),
-            }
-        })
+    fn domctl_sched(
+        &mut self,
+        domid: u16,
+        cmd: u32,
+        u: xen_domctl_sched_commaware,
+    ) -> Result<DomctlSchedulerOp> {
+        let mut env = DomctlSchedulerOp::new(
+            domid,
+            xen_domctl_scheduler_op {
+                sched_id: XEN_SCHEDULER_COMMAWARE,
+                cmd,
+                u,
+            },
+        );
+        self.hv
+            .domctl(Domctl::SchedulerOp(&mut env))
+            .map(|()| env)
+            .map_err(|e| {
+                let op = if cmd == XEN_DOMCTL_SCHEDOP_putinfo {
+                    "the domain putinfo (XEN_DOMCTL_scheduler_op)"
+                } else {
+                    "the domain getinfo (XEN_DOMCTL_scheduler_op)"
+                };
+                match e {
+                    Errno::ESRCH => Error::UnknownDomain(domid.to_string()),
+                    Errno::EINVAL if cmd == XEN_DOMCTL_SCHEDOP_putinfo => {
+                        Error::Refused { op, errno: e }
+                    }
+                    e => Error::from_errno(op, e),
+                }
+            })
     }
 
     /// A domain's commaware parameters and counters.
     pub fn dom_get(&mut self, domid: u16) -> Result<xen_domctl_sched_commaware> {
-        Ok(self.domctl_sched(domid, XEN_DOMCTL_SCHEDOP_getinfo, Default::default())?.u.u)
+        Ok(self
+            .domctl_sched(domid, XEN_DOMCTL_SCHEDOP_getinfo, Default::default())?
+            .u
+            .u)
     }
 
     /// One putinfo for a domain.
     pub fn dom_put(&mut self, domid: u16, p: xen_domctl_sched_commaware) -> Result<()> {
-        self.domctl_sched(domid, XEN_DOMCTL_SCHEDOP_putinfo, p).map(|_| ())
+        self.domctl_sched(domid, XEN_DOMCTL_SCHEDOP_putinfo, p)
+            .map(|_| ())
     }
 }

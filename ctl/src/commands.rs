@@ -9,10 +9,11 @@ use std::io::Write;
 use std::time::Duration;
 
 use commaware::abi::{
-    xen_commaware_counters, xen_domctl_sched_commaware, xen_sysctl_commaware_schedule, XEN_DOMCTL_COMMAWARE_CAP_KEEP,
-    XEN_DOMCTL_COMMAWARE_DRIVER, XEN_DOMCTL_COMMAWARE_FLAGS_ALL, XEN_DOMCTL_COMMAWARE_NO_BOOST,
-    XEN_DOMCTL_COMMAWARE_NO_DONATION, XEN_DOMCTL_COMMAWARE_WEIGHT_KEEP, XEN_SYSCTL_COMMAWARE_ATTRIBUTION,
-    XEN_SYSCTL_COMMAWARE_BOOST, XEN_SYSCTL_COMMAWARE_DONATION,
+    xen_commaware_counters, xen_domctl_sched_commaware, xen_sysctl_commaware_schedule,
+    XEN_DOMCTL_COMMAWARE_CAP_KEEP, XEN_DOMCTL_COMMAWARE_DRIVER, XEN_DOMCTL_COMMAWARE_FLAGS_ALL,
+    XEN_DOMCTL_COMMAWARE_NO_BOOST, XEN_DOMCTL_COMMAWARE_NO_DONATION,
+    XEN_DOMCTL_COMMAWARE_WEIGHT_KEEP, XEN_SYSCTL_COMMAWARE_ATTRIBUTION, XEN_SYSCTL_COMMAWARE_BOOST,
+    XEN_SYSCTL_COMMAWARE_DONATION,
 };
 use commaware::payload;
 use commaware::sched::params::{DomParams, GlobalParams};
@@ -35,18 +36,40 @@ pub struct Io<'a> {
     pub sleep: &'a mut dyn FnMut(Duration),
 }
 
-pub fn run(cmd: &Command, hv: &mut dyn Hypervisor, names: &mut dyn Names, io: &mut Io<'_>) -> Result<()> {
-    let mut cx = Cx { xen: Client::new(hv), names };
+pub fn run(
+    cmd: &Command,
+    hv: &mut dyn Hypervisor,
+    names: &mut dyn Names,
+    io: &mut Io<'_>,
+) -> Result<()> {
+    let mut cx = Cx {
+        xen: Client::new(hv),
+        names,
+    };
     match cmd {
         Command::List { cpupool } => {
             let pools = cx.listing(cpupool.as_deref())?;
-            emit(io, if io.json { output::json(&Listing { cpupools: &pools }) } else { output::listing(&pools) })
+            emit(
+                io,
+                if io.json {
+                    output::json(&Listing { cpupools: &pools })
+                } else {
+                    output::listing(&pools)
+                },
+            )
         }
         Command::Show { domain } => {
             let info = cx.domain(domain)?;
             cx.commaware_pool(info.cpupool)?;
             let v = cx.dom_view(&info)?;
-            emit(io, if io.json { output::json(&v) } else { output::dom_header() + &output::dom_row(&v) })
+            emit(
+                io,
+                if io.json {
+                    output::json(&v)
+                } else {
+                    output::dom_header() + &output::dom_row(&v)
+                },
+            )
         }
         Command::SetDom { domain, set } => {
             let info = cx.domain(domain)?;
@@ -61,7 +84,14 @@ pub fn run(cmd: &Command, hv: &mut dyn Hypervisor, names: &mut dyn Names, io: &m
         Command::ShowGlobal { cpupool } => {
             let pool = cx.pool_or_zero(cpupool.as_deref())?;
             let v = cx.pool_view(&pool)?;
-            emit(io, if io.json { output::json(&v) } else { output::pool_line(&v) })
+            emit(
+                io,
+                if io.json {
+                    output::json(&v)
+                } else {
+                    output::pool_line(&v)
+                },
+            )
         }
         Command::SetGlobal { cpupool, set } => {
             let pool = cx.pool_or_zero(cpupool.as_deref())?;
@@ -74,11 +104,28 @@ pub fn run(cmd: &Command, hv: &mut dyn Hypervisor, names: &mut dyn Names, io: &m
         }
         Command::Stats { domain, cpupool } => {
             let rows = cx.stats(domain.as_deref(), cpupool.as_deref())?;
-            emit(io, if io.json { output::json(&Stats { domains: &rows }) } else { output::stats_table(&rows) })
+            emit(
+                io,
+                if io.json {
+                    output::json(&Stats { domains: &rows })
+                } else {
+                    output::stats_table(&rows)
+                },
+            )
         }
-        Command::Watch { interval_s, iterations, domain, cpupool } => {
-            watch(&mut cx, io, *interval_s, *iterations, domain.as_deref(), cpupool.as_deref())
-        }
+        Command::Watch {
+            interval_s,
+            iterations,
+            domain,
+            cpupool,
+        } => watch(
+            &mut cx,
+            io,
+            *interval_s,
+            *iterations,
+            domain.as_deref(),
+            cpupool.as_deref(),
+        ),
     }
 }
 
@@ -86,7 +133,10 @@ fn emit(io: &mut Io<'_>, s: String) -> Result<()> {
     io.out
         .write_all(s.as_bytes())
         .and_then(|()| io.out.flush())
-        .map_err(|source| Error::Io { what: "cannot write the output".into(), source })
+        .map_err(|source| Error::Io {
+            what: "cannot write the output".into(),
+            source,
+        })
 }
 
 fn watch(
@@ -104,20 +154,28 @@ fn watch(
         i = i.saturating_add(1);
         let rows = cx.stats(domain, cpupool)?;
         if io.json {
-            emit(io, output::json_line(&WatchSample { iteration: i, interval_s, domains: &rows }))?;
+            emit(
+                io,
+                output::json_line(&WatchSample {
+                    iteration: i,
+                    interval_s,
+                    domains: &rows,
+                }),
+            )?;
         } else {
             let mut s = String::new();
             if io.clear {
                 s.push_str("\x1b[H\x1b[2J");
             }
-            s.push_str(&format!("commaware-ctl watch: refresh {i}, every {interval_s}s\n"));
+            s.push_str(&format!(
+                "commaware-ctl watch: refresh {i}, every {interval_s}s\n"
+            ));
             s.push_str(&output::stats_header(true));
             for r in &rows {
                 // xentop's CPU(%): run time over the last interval.
-                let cpu = prev
-                    .iter()
-                    .find(|p| p.id == r.id)
-                    .map(|p| r.run_ns.saturating_sub(p.run_ns).saturating_mul(100) / interval_ns.max(1));
+                let cpu = prev.iter().find(|p| p.id == r.id).map(|p| {
+                    r.run_ns.saturating_sub(p.run_ns).saturating_mul(100) / interval_ns.max(1)
+                });
                 s.push_str(&output::stats_row(r, Some(cpu)));
             }
             if !io.clear {
@@ -159,7 +217,10 @@ fn dom_params(abi: &xen_domctl_sched_commaware) -> Result<DomParams> {
 }
 
 fn global_params(abi: &xen_sysctl_commaware_schedule) -> Result<GlobalParams> {
-    payload::global_from_abi(abi).map_err(|e| Error::Garbled { op: "the pool-wide getinfo", why: format!("{e:?}") })
+    payload::global_from_abi(abi).map_err(|e| Error::Garbled {
+        op: "the pool-wide getinfo",
+        why: format!("{e:?}"),
+    })
 }
 
 impl Cx<'_, '_> {
@@ -180,8 +241,13 @@ impl Cx<'_, '_> {
     /// A cpupool by id or name.
     fn pool(&mut self, arg: &str) -> Result<PoolInfo> {
         if is_number(arg) {
-            let id = arg.parse::<u32>().map_err(|_| Error::UnknownCpupool(arg.into()))?;
-            return self.xen.pool(id)?.ok_or_else(|| Error::UnknownCpupool(arg.into()));
+            let id = arg
+                .parse::<u32>()
+                .map_err(|_| Error::UnknownCpupool(arg.into()))?;
+            return self
+                .xen
+                .pool(id)?
+                .ok_or_else(|| Error::UnknownCpupool(arg.into()));
         }
         for p in self.xen.pools()? {
             match self.names.pool_name(p.id) {
@@ -197,12 +263,19 @@ impl Cx<'_, '_> {
         if p.is_commaware() {
             Ok(p)
         } else {
-            Err(Error::NotCommaware { pool: p.id, pool_name: self.pool_name(p.id), sched_id: p.sched_id })
+            Err(Error::NotCommaware {
+                pool: p.id,
+                pool_name: self.pool_name(p.id),
+                sched_id: p.sched_id,
+            })
         }
     }
 
     fn commaware_pool(&mut self, id: u32) -> Result<PoolInfo> {
-        let p = self.xen.pool(id)?.ok_or_else(|| Error::UnknownCpupool(id.to_string()))?;
+        let p = self
+            .xen
+            .pool(id)?
+            .ok_or_else(|| Error::UnknownCpupool(id.to_string()))?;
         self.require_commaware(p)
     }
 
@@ -221,7 +294,10 @@ impl Cx<'_, '_> {
         let all = self.xen.pools()?;
         let cw: Vec<PoolInfo> = all.iter().copied().filter(PoolInfo::is_commaware).collect();
         if cw.is_empty() {
-            let pools = all.iter().map(|p| (self.pool_name(p.id), p.sched_id)).collect();
+            let pools = all
+                .iter()
+                .map(|p| (self.pool_name(p.id), p.sched_id))
+                .collect();
             return Err(Error::NoCommawarePool { pools });
         }
         Ok(cw)
@@ -230,8 +306,13 @@ impl Cx<'_, '_> {
     /// A domain by domid or name.
     fn domain(&mut self, arg: &str) -> Result<xen_domctl_getdomaininfo> {
         if is_number(arg) {
-            let id = arg.parse::<u16>().map_err(|_| Error::UnknownDomain(arg.into()))?;
-            return self.xen.domain(id)?.ok_or_else(|| Error::UnknownDomain(arg.into()));
+            let id = arg
+                .parse::<u16>()
+                .map_err(|_| Error::UnknownDomain(arg.into()))?;
+            return self
+                .xen
+                .domain(id)?
+                .ok_or_else(|| Error::UnknownDomain(arg.into()));
         }
         let mut found = Vec::new();
         for d in self.xen.domains()? {
@@ -246,7 +327,10 @@ impl Cx<'_, '_> {
             [] => Err(Error::UnknownDomain(arg.into())),
             many => {
                 let ids: Vec<String> = many.iter().map(|d| d.domain.to_string()).collect();
-                Err(Error::Usage(format!("several domains are named '{arg}' ({}): give a domid", ids.join(", "))))
+                Err(Error::Usage(format!(
+                    "several domains are named '{arg}' ({}): give a domid",
+                    ids.join(", ")
+                )))
             }
         }
     }
@@ -338,7 +422,9 @@ impl Cx<'_, '_> {
             let pool = self.commaware_pool(info.cpupool)?;
             if let Some(p) = cpupool {
                 if self.pool(p)?.id != pool.id {
-                    return Err(Error::Usage(format!("domain '{d}' is not in cpupool '{p}'")));
+                    return Err(Error::Usage(format!(
+                        "domain '{d}' is not in cpupool '{p}'"
+                    )));
                 }
             }
             return Ok(vec![self.stats_view(&info)?]);
@@ -364,11 +450,20 @@ impl Cx<'_, '_> {
         if set.weight.map(u32::from) == Some(XEN_DOMCTL_COMMAWARE_WEIGHT_KEEP)
             || set.cap.map(u32::from) == Some(XEN_DOMCTL_COMMAWARE_CAP_KEEP)
         {
-            let want = DomParams { weight: set.weight.unwrap_or(cur.weight), cap: set.cap.unwrap_or(cur.cap), ..cur };
-            want.validate(units).map_err(|err| Error::OutOfRange { err, units: Some(units) })?;
+            let want = DomParams {
+                weight: set.weight.unwrap_or(cur.weight),
+                cap: set.cap.unwrap_or(cur.cap),
+                ..cur
+            };
+            want.validate(units).map_err(|err| Error::OutOfRange {
+                err,
+                units: Some(units),
+            })?;
         }
         let mut put = xen_domctl_sched_commaware {
-            weight: set.weight.unwrap_or(XEN_DOMCTL_COMMAWARE_WEIGHT_KEEP as u16),
+            weight: set
+                .weight
+                .unwrap_or(XEN_DOMCTL_COMMAWARE_WEIGHT_KEEP as u16),
             cap: set.cap.unwrap_or(XEN_DOMCTL_COMMAWARE_CAP_KEEP as u16),
             ..Default::default()
         };

@@ -15,38 +15,71 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug)]
 pub enum Error {
     /// `/dev/xen/privcmd` does not exist.
-    NoPrivcmd { path: PathBuf, source: io::Error },
+    NoPrivcmd {
+        path: PathBuf,
+        source: io::Error,
+    },
     /// `/dev/xen/privcmd` exists but we may not open it.
-    PrivcmdPermission { path: PathBuf },
+    PrivcmdPermission {
+        path: PathBuf,
+    },
     /// The file we opened does not understand the privcmd ioctl.
     NotPrivcmd,
     /// No memory Xen may access for the hypercall.
-    HypercallBuffer { path: Option<PathBuf>, source: io::Error },
+    HypercallBuffer {
+        path: Option<PathBuf>,
+        source: io::Error,
+    },
     /// Xen said EPERM: the caller is not privileged.
-    XenPermission { op: &'static str },
+    XenPermission {
+        op: &'static str,
+    },
     /// Xen said EACCES: our domctl/sysctl interface version is not Xen's.
-    InterfaceVersion { op: &'static str },
+    InterfaceVersion {
+        op: &'static str,
+    },
     /// The cpupool runs another scheduler.
-    NotCommaware { pool: u32, pool_name: String, sched_id: u32 },
+    NotCommaware {
+        pool: u32,
+        pool_name: String,
+        sched_id: u32,
+    },
     /// No cpupool runs commaware (listing without `-p`).
-    NoCommawarePool { pools: Vec<(String, u32)> },
+    NoCommawarePool {
+        pools: Vec<(String, u32)>,
+    },
     UnknownCpupool(String),
     UnknownDomain(String),
     /// A value out of range: refused here, nothing was sent.
-    OutOfRange { err: ParamError, units: Option<u32> },
+    OutOfRange {
+        err: ParamError,
+        units: Option<u32>,
+    },
     /// Flags or reserved fields this version does not know (an internal bug).
     BadPayload(PayloadError),
     /// Xen answered with data that `commaware::payload` does not accept.
-    Garbled { op: &'static str, why: String },
+    Garbled {
+        op: &'static str,
+        why: String,
+    },
     /// Xen refused a request that passed our validation.
-    Refused { op: &'static str, errno: Errno },
+    Refused {
+        op: &'static str,
+        errno: Errno,
+    },
     /// Any other hypercall failure.
-    Xen { op: &'static str, errno: Errno },
+    Xen {
+        op: &'static str,
+        errno: Errno,
+    },
     /// Domain names could not be read from xenstore.
     Names(String),
     /// Options that do not go together.
     Usage(String),
-    Io { what: String, source: io::Error },
+    Io {
+        what: String,
+        source: io::Error,
+    },
 }
 
 impl Error {
@@ -56,9 +89,10 @@ impl Error {
             Errno::EPERM => Error::XenPermission { op },
             Errno::EACCES => Error::InterfaceVersion { op },
             Errno::ENOTTY => Error::NotPrivcmd,
-            e if e == Errno(libc::ENOMEM) || e == Errno(libc::EAGAIN) => {
-                Error::HypercallBuffer { path: None, source: io::Error::from_raw_os_error(e.0) }
-            }
+            e if e == Errno(libc::ENOMEM) || e == Errno(libc::EAGAIN) => Error::HypercallBuffer {
+                path: None,
+                source: io::Error::from_raw_os_error(e.0),
+            },
             _ => Error::Xen { op, errno },
         }
     }

@@ -13,9 +13,10 @@ use commaware::sched::DomCounters;
 
 use crate::hypervisor::{Domctl, Errno, Hypervisor, Sysctl};
 use crate::xen::{
-    xen_domctl_getdomaininfo, DOMID_FIRST_RESERVED, XEN_DOMCTL_INTERFACE_VERSION, XEN_DOMCTL_SCHEDOP_getinfo,
-    XEN_DOMCTL_SCHEDOP_putinfo, XEN_SCHEDULER_COMMAWARE, XEN_SYSCTL_CPUPOOL_OP_INFO, XEN_SYSCTL_INTERFACE_VERSION,
-    XEN_SYSCTL_SCHEDOP_getinfo, XEN_SYSCTL_SCHEDOP_putinfo,
+    xen_domctl_getdomaininfo, XEN_DOMCTL_SCHEDOP_getinfo, XEN_DOMCTL_SCHEDOP_putinfo,
+    XEN_SYSCTL_SCHEDOP_getinfo, XEN_SYSCTL_SCHEDOP_putinfo, DOMID_FIRST_RESERVED,
+    XEN_DOMCTL_INTERFACE_VERSION, XEN_SCHEDULER_COMMAWARE, XEN_SYSCTL_CPUPOOL_OP_INFO,
+    XEN_SYSCTL_INTERFACE_VERSION,
 };
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,14 +57,26 @@ impl FakeXen {
     }
 
     pub fn pool(mut self, id: u32, sched_id: u32) -> Self {
-        self.state.pools.insert(id, FakePool { sched_id, params: GlobalParams::DEFAULT });
+        self.state.pools.insert(
+            id,
+            FakePool {
+                sched_id,
+                params: GlobalParams::DEFAULT,
+            },
+        );
         self
     }
 
     pub fn dom(mut self, id: u16, pool: u32, units: u32) -> Self {
         self.state.doms.insert(
             id,
-            FakeDom { pool, units, params: DomParams::DEFAULT, counters: DomCounters::default(), credit: 0 },
+            FakeDom {
+                pool,
+                units,
+                params: DomParams::DEFAULT,
+                counters: DomCounters::default(),
+                credit: 0,
+            },
         );
         self
     }
@@ -96,7 +109,8 @@ impl Hypervisor for FakeXen {
     fn sysctl(&mut self, op: Sysctl<'_>) -> Result<(), Errno> {
         match op {
             Sysctl::CpupoolOp(env) => {
-                self.log.push(format!("sysctl cpupool_op info {}", env.u.cpupool_id));
+                self.log
+                    .push(format!("sysctl cpupool_op info {}", env.u.cpupool_id));
                 if !self.sysctl_version_ok(env.interface_version) {
                     return Err(Errno::EACCES);
                 }
@@ -104,23 +118,39 @@ impl Hypervisor for FakeXen {
                     return Err(Errno::EINVAL);
                 }
                 // cpupool_get_next_by_id: the first pool with id >= asked.
-                let (id, p) = self.state.pools.range(env.u.cpupool_id..).next().ok_or(Errno::ENOENT)?;
+                let (id, p) = self
+                    .state
+                    .pools
+                    .range(env.u.cpupool_id..)
+                    .next()
+                    .ok_or(Errno::ENOENT)?;
                 env.u.cpupool_id = *id;
                 env.u.sched_id = p.sched_id;
                 env.u.n_dom = self.state.doms.values().filter(|d| d.pool == *id).count() as u32;
                 Ok(())
             }
             Sysctl::SchedulerOp(env) => {
-                let cmd = if env.u.cmd == XEN_SYSCTL_SCHEDOP_putinfo { "putinfo" } else { "getinfo" };
-                self.log.push(format!("sysctl scheduler_op {cmd} {}", env.u.cpupool_id));
+                let cmd = if env.u.cmd == XEN_SYSCTL_SCHEDOP_putinfo {
+                    "putinfo"
+                } else {
+                    "getinfo"
+                };
+                self.log
+                    .push(format!("sysctl scheduler_op {cmd} {}", env.u.cpupool_id));
                 if !self.sysctl_version_ok(env.interface_version) {
                     return Err(Errno::EACCES);
                 }
                 // sched_adjust_global (core.c).
-                if env.u.cmd != XEN_SYSCTL_SCHEDOP_putinfo && env.u.cmd != XEN_SYSCTL_SCHEDOP_getinfo {
+                if env.u.cmd != XEN_SYSCTL_SCHEDOP_putinfo
+                    && env.u.cmd != XEN_SYSCTL_SCHEDOP_getinfo
+                {
                     return Err(Errno::EINVAL);
                 }
-                let pool = self.state.pools.get_mut(&env.u.cpupool_id).ok_or(Errno::ESRCH)?;
+                let pool = self
+                    .state
+                    .pools
+                    .get_mut(&env.u.cpupool_id)
+                    .ok_or(Errno::ESRCH)?;
                 if pool.sched_id != env.u.sched_id {
                     return Err(Errno::EINVAL);
                 }
@@ -132,7 +162,8 @@ impl Hypervisor for FakeXen {
                 Ok(())
             }
             Sysctl::Getdomaininfolist(env, out) => {
-                self.log.push(format!("sysctl getdomaininfolist {}", env.u.first_domain));
+                self.log
+                    .push(format!("sysctl getdomaininfolist {}", env.u.first_domain));
                 if !self.sysctl_version_ok(env.interface_version) {
                     return Err(Errno::EACCES);
                 }
@@ -151,7 +182,8 @@ impl Hypervisor for FakeXen {
     fn domctl(&mut self, op: Domctl<'_>) -> Result<(), Errno> {
         match op {
             Domctl::Getdomaininfo(env) => {
-                self.log.push(format!("domctl getdomaininfo {}", env.domain));
+                self.log
+                    .push(format!("domctl getdomaininfo {}", env.domain));
                 if !self.domctl_version_ok(env.interface_version) {
                     return Err(Errno::EACCES);
                 }
@@ -159,14 +191,24 @@ impl Hypervisor for FakeXen {
                     return Err(Errno::EINVAL);
                 }
                 // The first domain with id >= asked, as Xen 4.17 does.
-                let (id, d) = self.state.doms.range(env.domain..).next().ok_or(Errno::ESRCH)?;
+                let (id, d) = self
+                    .state
+                    .doms
+                    .range(env.domain..)
+                    .next()
+                    .ok_or(Errno::ESRCH)?;
                 env.u = self.info(*id, d);
                 env.domain = *id;
                 Ok(())
             }
             Domctl::SchedulerOp(env) => {
-                let cmd = if env.u.cmd == XEN_DOMCTL_SCHEDOP_putinfo { "putinfo" } else { "getinfo" };
-                self.log.push(format!("domctl scheduler_op {cmd} {}", env.domain));
+                let cmd = if env.u.cmd == XEN_DOMCTL_SCHEDOP_putinfo {
+                    "putinfo"
+                } else {
+                    "getinfo"
+                };
+                self.log
+                    .push(format!("domctl scheduler_op {cmd} {}", env.domain));
                 if !self.domctl_version_ok(env.interface_version) {
                     return Err(Errno::EACCES);
                 }
@@ -180,7 +222,8 @@ impl Hypervisor for FakeXen {
                     env.u.u = payload::dom_to_abi(&d.params, &d.counters, d.credit);
                     Ok(())
                 } else if env.u.cmd == XEN_DOMCTL_SCHEDOP_putinfo {
-                    d.params = payload::dom_update(d.params, &env.u.u, d.units).map_err(|_| Errno::EINVAL)?;
+                    d.params = payload::dom_update(d.params, &env.u.u, d.units)
+                        .map_err(|_| Errno::EINVAL)?;
                     Ok(())
                 } else {
                     Err(Errno::EINVAL)

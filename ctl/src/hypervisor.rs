@@ -6,8 +6,8 @@
 //! that never knows which one it talks to.
 
 use crate::xen::{
-    xen_domctl_getdomaininfo, DomctlGetdomaininfo, DomctlSchedulerOp, SysctlCpupoolOp, SysctlGetdomaininfolist,
-    SysctlSchedulerOp,
+    xen_domctl_getdomaininfo, DomctlGetdomaininfo, DomctlSchedulerOp, SysctlCpupoolOp,
+    SysctlGetdomaininfolist, SysctlSchedulerOp,
 };
 
 /// An error number as Xen (or the kernel) returned it, positive.
@@ -48,7 +48,10 @@ pub enum Sysctl<'a> {
     SchedulerOp(&'a mut SysctlSchedulerOp),
     /// The envelope and the array Xen fills (its `buffer` handle is set by
     /// the implementation: the caller's slice is not hypercall-safe memory).
-    Getdomaininfolist(&'a mut SysctlGetdomaininfolist, &'a mut [xen_domctl_getdomaininfo]),
+    Getdomaininfolist(
+        &'a mut SysctlGetdomaininfolist,
+        &'a mut [xen_domctl_getdomaininfo],
+    ),
 }
 
 /// A domctl, by operation, on its typed envelope.

@@ -30,6 +30,11 @@ fn run(cli: &Cli) -> Result<()> {
     let clear = stdout.is_terminal();
     let mut out = stdout.lock();
     let mut sleep = std::thread::sleep;
-    let mut io = Io { out: &mut out, json: cli.json, clear, sleep: &mut sleep };
+    let mut io = Io {
+        out: &mut out,
+        json: cli.json,
+        clear,
+        sleep: &mut sleep,
+    };
     commands::run(&cmd, &mut xen, &mut names, &mut io)
 }

@@ -14,7 +14,11 @@ use std::os::unix::net::UnixStream;
 const XS_READ: u32 = 2;
 const XS_ERROR: u32 = 16;
 /// xenstored's socket (Debian: /run/xenstored/socket), then the kernel device.
-const XENSTORE_PATHS: [&str; 3] = ["/run/xenstored/socket", "/var/run/xenstored/socket", "/dev/xen/xenbus"];
+const XENSTORE_PATHS: [&str; 3] = [
+    "/run/xenstored/socket",
+    "/var/run/xenstored/socket",
+    "/dev/xen/xenbus",
+];
 /// Largest payload xenstore sends (`XENSTORE_PAYLOAD_MAX`).
 const PAYLOAD_MAX: u32 = 4096;
 
@@ -46,7 +50,11 @@ impl Xenstore {
         let mut why = Vec::new();
         for p in XENSTORE_PATHS {
             let conn: std::io::Result<Box<dyn Conn>> = if p.starts_with("/dev/") {
-                std::fs::OpenOptions::new().read(true).write(true).open(p).map(|f| Box::new(f) as Box<dyn Conn>)
+                std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(p)
+                    .map(|f| Box::new(f) as Box<dyn Conn>)
             } else {
                 UnixStream::connect(p).map(|s| Box::new(s) as Box<dyn Conn>)
             };
@@ -55,12 +63,18 @@ impl Xenstore {
                 Err(e) => why.push(format!("{p}: {e}")),
             }
         }
-        Xenstore { conn: Err(format!("xenstore unreachable ({})", why.join("; "))), req_id: 0 }
+        Xenstore {
+            conn: Err(format!("xenstore unreachable ({})", why.join("; "))),
+            req_id: 0,
+        }
     }
 
     /// Speak the protocol over any stream (tests use an in-memory one).
     pub fn over(conn: Box<dyn Conn>) -> Xenstore {
-        Xenstore { conn: Ok(conn), req_id: 0 }
+        Xenstore {
+            conn: Ok(conn),
+            req_id: 0,
+        }
     }
 }
 
@@ -153,7 +167,10 @@ pub mod tests {
         let mut replies = reply(XS_READ, 1, b"Domain-0");
         replies.extend(reply(XS_ERROR, 2, b"ENOENT\0"));
         let written = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
-        let conn = Scripted { replies: Cursor::new(replies), written: written.clone() };
+        let conn = Scripted {
+            replies: Cursor::new(replies),
+            written: written.clone(),
+        };
         let mut xs = Xenstore::over(Box::new(conn));
         assert_eq!(xs.domain_name(0), Ok(Some("Domain-0".to_string())));
         assert_eq!(xs.domain_name(7), Ok(None));

@@ -111,7 +111,10 @@ pub fn pool_line(p: &PoolView) -> String {
 
 /// `xl sched-credit`'s domain header (`%-33s %4s %6s %4s`), plus commaware's switches.
 pub fn dom_header() -> String {
-    format!("{:<33} {:>4} {:>6} {:>4} {:>5} {:>8} {:>6}\n", "Name", "ID", "Weight", "Cap", "Boost", "Donation", "Driver")
+    format!(
+        "{:<33} {:>4} {:>6} {:>4} {:>5} {:>8} {:>6}\n",
+        "Name", "ID", "Weight", "Cap", "Boost", "Donation", "Driver"
+    )
 }
 
 pub fn dom_row(d: &DomView) -> String {
@@ -201,7 +204,8 @@ pub fn stats_table(rows: &[StatsView]) -> String {
 
 /// Pretty JSON with a final newline.
 pub fn json<T: Serialize + ?Sized>(v: &T) -> String {
-    let mut s = serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut s =
+        serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');
     s
 }

@@ -20,8 +20,9 @@ use std::ptr::NonNull;
 use crate::error::Error;
 use crate::hypervisor::{Domctl, Errno, Hypervisor, Sysctl};
 use crate::xen::{
-    privcmd_hypercall, xen_domctl_getdomaininfo, DomctlGetdomaininfo, DomctlSchedulerOp, SysctlCpupoolOp,
-    SysctlGetdomaininfolist, SysctlSchedulerOp, HYPERVISOR_DOMCTL, HYPERVISOR_SYSCTL, IOCTL_PRIVCMD_HYPERCALL,
+    privcmd_hypercall, xen_domctl_getdomaininfo, DomctlGetdomaininfo, DomctlSchedulerOp,
+    SysctlCpupoolOp, SysctlGetdomaininfolist, SysctlSchedulerOp, HYPERVISOR_DOMCTL,
+    HYPERVISOR_SYSCTL, IOCTL_PRIVCMD_HYPERCALL,
 };
 
 pub const PRIVCMD_PATH: &str = "/dev/xen/privcmd";
@@ -70,12 +71,21 @@ impl Privcmd {
     /// Open the given device paths (the test seam for the error paths).
     pub fn open_at(privcmd: &Path, bufdev: &Path) -> Result<Self, Error> {
         let path = privcmd.to_path_buf();
-        let privcmd = OpenOptions::new().read(true).write(true).open(privcmd).map_err(|e| open_error(path, e))?;
+        let privcmd = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(privcmd)
+            .map_err(|e| open_error(path, e))?;
         let bufdev = match OpenOptions::new().read(true).write(true).open(bufdev) {
             Ok(f) => Some(f),
             // As libxencall: only a missing device means "fall back".
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::HypercallBuffer { path: Some(bufdev.to_path_buf()), source: e }),
+            Err(e) => {
+                return Err(Error::HypercallBuffer {
+                    path: Some(bufdev.to_path_buf()),
+                    source: e,
+                })
+            }
         };
         Ok(Privcmd { privcmd, bufdev })
     }
@@ -86,21 +96,33 @@ impl Privcmd {
     }
 
     fn buffer(&self, len: usize) -> Result<HypercallBuf, Errno> {
-        HypercallBuf::new(self.bufdev.as_ref(), len).map_err(|e| Errno(e.raw_os_error().unwrap_or(libc::ENOMEM)))
+        HypercallBuf::new(self.bufdev.as_ref(), len)
+            .map_err(|e| Errno(e.raw_os_error().unwrap_or(libc::ENOMEM)))
     }
 
     /// The ioctl: hypercall `op` with its one argument, the address of the
     /// envelope in `buf`.
     fn hypercall(&self, op: u64, buf: &HypercallBuf) -> Result<(), Errno> {
-        let mut hc = privcmd_hypercall { op, arg: [buf.addr(), 0, 0, 0, 0] };
+        let mut hc = privcmd_hypercall {
+            op,
+            arg: [buf.addr(), 0, 0, 0, 0],
+        };
         // SAFETY: `hc` is a valid privcmd_hypercall that outlives the call;
         // the kernel reads it and passes arg[0] to Xen, which accesses only
         // the envelope (and the arrays its handles point to), all inside
         // `buf`, a live hypercall buffer. On a file that is not privcmd the
         // ioctl fails with ENOTTY and touches nothing.
-        let rc = unsafe { libc::ioctl(self.privcmd.as_raw_fd(), IOCTL_PRIVCMD_HYPERCALL as _, &mut hc as *mut privcmd_hypercall) };
+        let rc = unsafe {
+            libc::ioctl(
+                self.privcmd.as_raw_fd(),
+                IOCTL_PRIVCMD_HYPERCALL as _,
+                &mut hc as *mut privcmd_hypercall,
+            )
+        };
         if rc < 0 {
-            let errno = io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO);
+            let errno = io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EIO);
             return Err(Errno(errno));
         }
         Ok(())
@@ -118,9 +140,14 @@ impl Privcmd {
 
 fn open_error(path: PathBuf, e: io::Error) -> Error {
     match e.raw_os_error() {
-        Some(libc::ENOENT) | Some(libc::ENXIO) | Some(libc::ENODEV) => Error::NoPrivcmd { path, source: e },
+        Some(libc::ENOENT) | Some(libc::ENXIO) | Some(libc::ENODEV) => {
+            Error::NoPrivcmd { path, source: e }
+        }
         Some(libc::EACCES) | Some(libc::EPERM) => Error::PrivcmdPermission { path },
-        _ => Error::Io { what: format!("cannot open {}", path.display()), source: e },
+        _ => Error::Io {
+            what: format!("cannot open {}", path.display()),
+            source: e,
+        },
     }
 }
 
@@ -222,7 +249,9 @@ impl HypercallBuf {
     }
 
     fn check<T>(&self, offset: usize) -> Result<(), Errno> {
-        let fits = offset.checked_add(size_of::<T>()).is_some_and(|end| end <= self.len);
+        let fits = offset
+            .checked_add(size_of::<T>())
+            .is_some_and(|end| end <= self.len);
         // The mapping is page-aligned, so the offset alone decides alignment.
         if fits && offset.is_multiple_of(align_of::<T>()) {
             Ok(())
@@ -291,7 +320,9 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o000)).expect("chmod");
         match Privcmd::open_at(&p, &scratch("no-such-hypercall")) {
-            Err(e @ Error::PrivcmdPermission { .. }) => assert!(e.to_string().contains("root"), "{e}"),
+            Err(e @ Error::PrivcmdPermission { .. }) => {
+                assert!(e.to_string().contains("root"), "{e}")
+            }
             Ok(_) => {} // running as root
             Err(e) => panic!("unexpected {e:?}"),
         }
@@ -301,7 +332,8 @@ mod tests {
     fn a_regular_file_is_not_privcmd_and_buffers_fall_back_to_locked_memory() {
         let p = scratch("privcmd-regular");
         std::fs::write(&p, b"").expect("write");
-        let mut pc = Privcmd::open_at(&p, &scratch("no-such-hypercall")).expect("open a regular file");
+        let mut pc =
+            Privcmd::open_at(&p, &scratch("no-such-hypercall")).expect("open a regular file");
         assert!(!pc.has_buffer_device());
         let mut env = SysctlCpupoolOp::new(xen_sysctl_cpupool_op::default());
         let before = env;
@@ -316,13 +348,25 @@ mod tests {
 
     #[test]
     fn buffers_are_whole_zeroed_pages_and_bounds_checked() {
-        let Ok(buf) = HypercallBuf::new(None, 10) else { return };
+        let Ok(buf) = HypercallBuf::new(None, 10) else {
+            return;
+        };
         assert_eq!(buf.len, PAGE_SIZE);
         assert_eq!(buf.addr() % PAGE_SIZE as u64, 0);
-        let env = SysctlCpupoolOp::new(xen_sysctl_cpupool_op { cpupool_id: 7, ..Default::default() });
+        let env = SysctlCpupoolOp::new(xen_sysctl_cpupool_op {
+            cpupool_id: 7,
+            ..Default::default()
+        });
         buf.write(0, &env).unwrap();
         assert_eq!(buf.read::<SysctlCpupoolOp>(0).unwrap(), env);
-        assert_eq!(buf.read::<SysctlCpupoolOp>(PAGE_SIZE - 8), Err(Errno::EFAULT));
-        assert_eq!(buf.read::<SysctlCpupoolOp>(4), Err(Errno::EFAULT), "misaligned");
+        assert_eq!(
+            buf.read::<SysctlCpupoolOp>(PAGE_SIZE - 8),
+            Err(Errno::EFAULT)
+        );
+        assert_eq!(
+            buf.read::<SysctlCpupoolOp>(4),
+            Err(Errno::EFAULT),
+            "misaligned"
+        );
     }
 }

@@ -23,9 +23,20 @@ const CREDIT: u32 = XEN_SCHEDULER_CREDIT;
 /// Pool-0 runs commaware with dom0, web (1 vCPU) and db (4 vCPUs, driver);
 /// pool 1, "legacy", runs credit with batch.
 fn xen() -> FakeXen {
-    let mut x = FakeXen::new().pool(0, CW).pool(1, CREDIT).dom(0, 0, 2).dom(1, 0, 1).dom(2, 0, 4).dom(3, 1, 1);
+    let mut x = FakeXen::new()
+        .pool(0, CW)
+        .pool(1, CREDIT)
+        .dom(0, 0, 2)
+        .dom(1, 0, 1)
+        .dom(2, 0, 4)
+        .dom(3, 1, 1);
     let web = x.state.doms.get_mut(&1).unwrap();
-    web.params = DomParams { weight: 512, cap: 50, boost: false, ..DomParams::DEFAULT };
+    web.params = DomParams {
+        weight: 512,
+        cap: 50,
+        boost: false,
+        ..DomParams::DEFAULT
+    };
     web.counters.run_ns = 1_234_567_890;
     web.counters.wait_ns = 45_000_000;
     web.counters.boosts = 17;
@@ -64,7 +75,12 @@ fn run_on(hv: &mut dyn Hypervisor, names: &mut MapNames, args: &[&str]) -> Resul
     let cmd = cli.command()?;
     let mut out = Vec::new();
     let mut sleep = |_: Duration| {};
-    let mut io = Io { out: &mut out, json: cli.json, clear: false, sleep: &mut sleep };
+    let mut io = Io {
+        out: &mut out,
+        json: cli.json,
+        clear: false,
+        sleep: &mut sleep,
+    };
     commands::run(&cmd, hv, names, &mut io)?;
     Ok(String::from_utf8(out).expect("utf-8"))
 }
@@ -200,13 +216,28 @@ fn show_global_text_and_json() {
 #[test]
 fn set_domain_sends_one_putinfo_with_every_change() {
     let mut x = xen();
-    let out = run(&mut x, &["-d", "db", "-w", "1024", "-c", "250", "--boost", "off", "--driver", "off"]).unwrap();
+    let out = run(
+        &mut x,
+        &[
+            "-d", "db", "-w", "1024", "-c", "250", "--boost", "off", "--driver", "off",
+        ],
+    )
+    .unwrap();
     assert_eq!(out, "", "setters are silent, like xl");
     assert_eq!(x.puts(), 1);
     let putinfos: Vec<&String> = x.log.iter().filter(|l| l.contains("putinfo")).collect();
     assert_eq!(putinfos, ["domctl scheduler_op putinfo 2"]);
     let db = &x.state.doms[&2].params;
-    assert_eq!(*db, DomParams { weight: 1024, cap: 250, boost: false, donation: true, driver: false });
+    assert_eq!(
+        *db,
+        DomParams {
+            weight: 1024,
+            cap: 250,
+            boost: false,
+            donation: true,
+            driver: false
+        }
+    );
     // The others are untouched.
     assert_eq!(x.state.doms[&0].params, DomParams::DEFAULT);
 }
@@ -216,9 +247,21 @@ fn set_only_a_flag_keeps_weight_and_cap() {
     let mut x = xen();
     run(&mut x, &["-d", "web", "--donation", "off"]).unwrap();
     let web = &x.state.doms[&1].params;
-    assert_eq!(*web, DomParams { weight: 512, cap: 50, boost: false, donation: false, driver: false });
+    assert_eq!(
+        *web,
+        DomParams {
+            weight: 512,
+            cap: 50,
+            boost: false,
+            donation: false,
+            driver: false
+        }
+    );
     let json = run(&mut x, &["-d", "web", "--boost", "on", "--json"]).unwrap();
-    assert!(json.contains("\"boost\": true") && json.contains("\"donation\": false"), "{json}");
+    assert!(
+        json.contains("\"boost\": true") && json.contains("\"donation\": false"),
+        "{json}"
+    );
     assert_eq!(x.puts(), 2);
 }
 
@@ -245,12 +288,34 @@ fn out_of_range_cap_is_refused_locally_with_the_range_and_nothing_changes() {
 #[test]
 fn global_set_is_one_putinfo_and_keeps_the_rest() {
     let mut x = xen();
-    run(&mut x, &["-s", "-t", "10", "--boost-us", "300", "--donation", "off"]).unwrap();
+    run(
+        &mut x,
+        &["-s", "-t", "10", "--boost-us", "300", "--donation", "off"],
+    )
+    .unwrap();
     assert_eq!(x.puts(), 1);
     let g = x.state.pools[&0].params;
     assert_eq!((g.tslice_ms, g.boost_us, g.donation), (10, 300, false));
-    assert_eq!((g.ratelimit_us, g.boost, g.attribution, g.boost_budget_pct), (1000, true, true, 100));
-    let json = run(&mut x, &["-s", "--budget", "40", "--attribution", "off", "-m", "500", "-r", "0", "--json"]).unwrap();
+    assert_eq!(
+        (g.ratelimit_us, g.boost, g.attribution, g.boost_budget_pct),
+        (1000, true, true, 100)
+    );
+    let json = run(
+        &mut x,
+        &[
+            "-s",
+            "--budget",
+            "40",
+            "--attribution",
+            "off",
+            "-m",
+            "500",
+            "-r",
+            "0",
+            "--json",
+        ],
+    )
+    .unwrap();
     assert!(json.contains("\"boost_budget_pct\": 40"), "{json}");
     assert!(json.contains("\"ratelimit_us\": 0"), "{json}");
     assert!(json.contains("\"migration_delay_us\": 500"), "{json}");
@@ -269,13 +334,23 @@ fn global_out_of_range_names_the_range_and_nothing_changes() {
          slice); nothing was changed"
     );
     let e = run(&mut x, &["-s", "-t", "1001"]).unwrap_err();
-    assert_eq!(e.to_string(), "-t/--tslice_ms 1001 is out of range: tslice_ms must be 1..=1000; nothing was changed");
+    assert_eq!(
+        e.to_string(),
+        "-t/--tslice_ms 1001 is out of range: tslice_ms must be 1..=1000; nothing was changed"
+    );
     let e = run(&mut x, &["-s", "--budget", "101"]).unwrap_err();
-    assert!(e.to_string().contains("boost_budget_pct must be 0..=100"), "{e}");
+    assert!(
+        e.to_string().contains("boost_budget_pct must be 0..=100"),
+        "{e}"
+    );
     let e = run(&mut x, &["-s", "--boost-us", "20"]).unwrap_err();
     assert!(e.to_string().contains("boost_us must be 50..=10000"), "{e}");
     let e = run(&mut x, &["-s", "-m", "100001"]).unwrap_err();
-    assert!(e.to_string().contains("migration_delay_us must be 0..=100000"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("migration_delay_us must be 0..=100000"),
+        "{e}"
+    );
     assert_eq!(e.exit_code(), 2);
     assert_eq!(x.state, before);
     assert_eq!(x.puts(), 0);
@@ -286,13 +361,29 @@ fn the_fake_refuses_bad_payloads_and_changes_nothing() {
     // Bypass local validation: what a buggy client would send.
     let mut x = xen();
     let before = x.state.clone();
-    let bad = xen_domctl_sched_commaware { weight: 0, cap: 101, ..Default::default() };
+    let bad = xen_domctl_sched_commaware {
+        weight: 0,
+        cap: 101,
+        ..Default::default()
+    };
     let e = Client::new(&mut x).dom_put(1, bad).unwrap_err();
-    assert!(matches!(e, Error::Refused { errno: Errno::EINVAL, .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            Error::Refused {
+                errno: Errno::EINVAL,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     assert!(e.to_string().contains("nothing was changed"), "{e}");
     let mut g = Client::new(&mut x).global_get(0).unwrap();
     g.boost_budget_pct = 500;
-    assert!(matches!(Client::new(&mut x).global_put(0, g), Err(Error::Refused { .. })));
+    assert!(matches!(
+        Client::new(&mut x).global_put(0, g),
+        Err(Error::Refused { .. })
+    ));
     assert_eq!(x.state, before);
 }
 
@@ -303,10 +394,25 @@ fn a_pool_running_credit_says_how_to_get_commaware() {
                 (xl cpupool-create name=\"cw\" sched=\"commaware\" cpus=...) and move the domain there \
                 (xl cpupool-migrate), or boot Xen with sched=commaware";
     assert_eq!(run(&mut x, &["-d", "batch"]).unwrap_err().to_string(), want);
-    assert_eq!(run(&mut x, &["-d", "3", "-w", "5"]).unwrap_err().to_string(), want);
-    assert_eq!(run(&mut x, &["-s", "-p", "legacy"]).unwrap_err().to_string(), want);
+    assert_eq!(
+        run(&mut x, &["-d", "3", "-w", "5"])
+            .unwrap_err()
+            .to_string(),
+        want
+    );
+    assert_eq!(
+        run(&mut x, &["-s", "-p", "legacy"])
+            .unwrap_err()
+            .to_string(),
+        want
+    );
     assert_eq!(run(&mut x, &["-p", "1"]).unwrap_err().to_string(), want);
-    assert_eq!(run(&mut x, &["stats", "-d", "batch"]).unwrap_err().to_string(), want);
+    assert_eq!(
+        run(&mut x, &["stats", "-d", "batch"])
+            .unwrap_err()
+            .to_string(),
+        want
+    );
     assert_eq!(x.puts(), 0);
 
     let mut credit_only = FakeXen::new().pool(0, CREDIT).dom(0, 0, 1);
@@ -322,15 +428,27 @@ fn a_pool_running_credit_says_how_to_get_commaware() {
 fn unknown_domain_and_cpupool() {
     let mut x = xen();
     let e = run(&mut x, &["-d", "nosuch"]).unwrap_err();
-    assert_eq!(e.to_string(), "unknown domain 'nosuch': give a domid or a name from xl list");
+    assert_eq!(
+        e.to_string(),
+        "unknown domain 'nosuch': give a domid or a name from xl list"
+    );
     // Xen answers getdomaininfo with the next domain: 2 asked for... 42 is none.
     assert!(matches!(run(&mut x, &["-d", "42"]), Err(Error::UnknownDomain(d)) if d == "42"));
-    assert!(matches!(run(&mut x, &["-d", "99999"]), Err(Error::UnknownDomain(_))));
+    assert!(matches!(
+        run(&mut x, &["-d", "99999"]),
+        Err(Error::UnknownDomain(_))
+    ));
     x.state.doms.remove(&1);
-    assert!(matches!(run(&mut x, &["-d", "1"]), Err(Error::UnknownDomain(d)) if d == "1"), "next domain is 2");
+    assert!(
+        matches!(run(&mut x, &["-d", "1"]), Err(Error::UnknownDomain(d)) if d == "1"),
+        "next domain is 2"
+    );
     let e = run(&mut x, &["-s", "-p", "7"]).unwrap_err();
     assert_eq!(e.to_string(), "unknown cpupool '7' (see xl cpupool-list)");
-    assert!(matches!(run(&mut x, &["-p", "nope"]), Err(Error::UnknownCpupool(_))));
+    assert!(matches!(
+        run(&mut x, &["-p", "nope"]),
+        Err(Error::UnknownCpupool(_))
+    ));
 }
 
 #[test]
@@ -343,7 +461,10 @@ fn without_xenstore_domids_still_work_and_names_ask_for_a_domid() {
         "cannot look up names: xenstore unreachable (test); give a domid (or cpupool id) instead"
     );
     let out = run_on(&mut x, &mut none, &["-d", "1"]).unwrap();
-    assert!(out.ends_with("-                                    1    512   50   off       on     no\n"), "{out}");
+    assert!(
+        out.ends_with("-                                    1    512   50   off       on     no\n"),
+        "{out}"
+    );
     let out = run_on(&mut x, &mut none, &["-s"]).unwrap();
     assert!(out.starts_with("Cpupool 0: tslice=30ms"), "{out}");
 }
@@ -356,8 +477,14 @@ fn interface_version_mismatch_is_named() {
     assert!(matches!(e, Error::InterfaceVersion { .. }), "{e:?}");
     let msg = e.to_string();
     assert!(msg.contains("EACCES: interface version mismatch"), "{msg}");
-    assert!(msg.contains("domctl 0x15 / sysctl 0x15 (Xen 4.17)"), "{msg}");
-    assert!(matches!(run(&mut x, &["-s"]), Err(Error::InterfaceVersion { .. })));
+    assert!(
+        msg.contains("domctl 0x15 / sysctl 0x15 (Xen 4.17)"),
+        "{msg}"
+    );
+    assert!(matches!(
+        run(&mut x, &["-s"]),
+        Err(Error::InterfaceVersion { .. })
+    ));
 }
 
 /// A hypervisor that refuses everything with one errno.
@@ -382,7 +509,10 @@ fn xen_saying_eperm_asks_whether_this_is_dom0() {
     let e = run_on(&mut Refusing(Errno::ENOTTY), &mut names(), &["-d", "0"]).unwrap_err();
     assert!(e.to_string().contains("not Xen's privcmd"), "{e}");
     let e = run_on(&mut Refusing(Errno::ENOSYS), &mut names(), &["-d", "0"]).unwrap_err();
-    assert_eq!(e.to_string(), "the domain query (XEN_DOMCTL_getdomaininfo) failed: ENOSYS");
+    assert_eq!(
+        e.to_string(),
+        "the domain query (XEN_DOMCTL_getdomaininfo) failed: ENOSYS"
+    );
 }
 
 #[test]
@@ -458,7 +588,11 @@ web                      1    256    0       1000          0        0        0  
     let json = run_on(&mut x, &mut names(), &["watch", "-n", "2", "--json"]).unwrap();
     let lines: Vec<&str> = json.lines().collect();
     assert_eq!(lines.len(), 2);
-    assert!(lines[1].starts_with(r#"{"iteration":2,"interval_s":1,"domains":[{"id":0,"name":"Domain-0""#), "{json}");
+    assert!(
+        lines[1]
+            .starts_with(r#"{"iteration":2,"interval_s":1,"domains":[{"id":0,"name":"Domain-0""#),
+        "{json}"
+    );
     assert_eq!(x.0.puts(), 0);
 }
 
@@ -468,7 +602,18 @@ fn many_domains_are_listed_in_batches() {
     for id in 0..150u16 {
         x = x.dom(id, 0, 1);
     }
-    let out = run_on(&mut x, &mut MapNames(Some(BTreeMap::new())), &["stats", "--json"]).unwrap();
+    let out = run_on(
+        &mut x,
+        &mut MapNames(Some(BTreeMap::new())),
+        &["stats", "--json"],
+    )
+    .unwrap();
     assert_eq!(out.matches("\"run_ns\"").count(), 150);
-    assert_eq!(x.log.iter().filter(|l| l.starts_with("sysctl getdomaininfolist")).count(), 3);
+    assert_eq!(
+        x.log
+            .iter()
+            .filter(|l| l.starts_with("sysctl getdomaininfolist"))
+            .count(),
+        3
+    );
 }

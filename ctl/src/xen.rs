@@ -314,5 +314,6 @@ const_assert_eq!(size_of::<privcmd_hypercall>(), 48);
 
 /// `IOCTL_PRIVCMD_HYPERCALL` = `_IOC(_IOC_NONE, 'P', 0, sizeof(privcmd_hypercall_t))`:
 /// direction 0 in bits 30-31, size in bits 16-29, type in 8-15, number in 0-7.
-pub const IOCTL_PRIVCMD_HYPERCALL: u64 = ((size_of::<privcmd_hypercall>() as u64) << 16) | ((b'P' as u64) << 8);
+pub const IOCTL_PRIVCMD_HYPERCALL: u64 =
+    ((size_of::<privcmd_hypercall>() as u64) << 16) | ((b'P' as u64) << 8);
 const_assert_eq!(IOCTL_PRIVCMD_HYPERCALL, 0x0030_5000);
