@@ -27,7 +27,9 @@ pub struct Dist {
     pub count: usize,
     pub p50_us: f64,
     pub p99_us: f64,
+    pub p999_us: f64,
     pub max_us: f64,
+    pub mean_us: f64,
 }
 
 impl Dist {
@@ -42,7 +44,15 @@ impl Dist {
             let rank = ((q * s.len() as f64).ceil() as usize).clamp(1, s.len());
             s.get(rank - 1).copied().unwrap_or(0) as f64 / 1000.0
         };
-        Dist { count: s.len(), p50_us: pick(0.50), p99_us: pick(0.99), max_us: s.last().copied().unwrap_or(0) as f64 / 1000.0 }
+        let mean = if s.is_empty() { 0.0 } else { s.iter().map(|x| *x as f64).sum::<f64>() / s.len() as f64 / 1000.0 };
+        Dist {
+            count: s.len(),
+            p50_us: pick(0.50),
+            p99_us: pick(0.99),
+            p999_us: pick(0.999),
+            max_us: s.last().copied().unwrap_or(0) as f64 / 1000.0,
+            mean_us: mean,
+        }
     }
 }
 
@@ -300,8 +310,13 @@ pub fn text(sc: &Scenario, runs: &[RunResult], stats: bool) -> String {
     for (pi, p) in sc.pairs.iter().enumerate() {
         let _ = writeln!(s, "\npair {}\n{hdr}", p.name);
         let get = |r: &RunResult| r.pairs.get(pi).cloned();
-        let rows: [(&str, fn(&PairResult) -> f64); 3] =
-            [("latency p50", |x| x.latency.p50_us), ("latency p99", |x| x.latency.p99_us), ("latency max", |x| x.latency.max_us)];
+        let rows: [(&str, fn(&PairResult) -> f64); 5] = [
+            ("latency mean", |x| x.latency.mean_us),
+            ("latency p50", |x| x.latency.p50_us),
+            ("latency p99", |x| x.latency.p99_us),
+            ("latency p99.9", |x| x.latency.p999_us),
+            ("latency max", |x| x.latency.max_us),
+        ];
         for (label, f) in rows {
             let _ = write!(s, "  {label:<26}");
             let vals: Vec<f64> = runs.iter().filter_map(get).map(|x| f(&x)).collect();
@@ -326,7 +341,7 @@ pub fn text(sc: &Scenario, runs: &[RunResult], stats: bool) -> String {
     if runs.first().is_some_and(|r| !r.periodic.is_empty()) {
         let _ = writeln!(s, "\nperiodic wake latency (timer -> running)\n{hdr}");
         for (i, p) in runs.first().map(|r| r.periodic.clone()).unwrap_or_default().iter().enumerate() {
-            for (label, f) in [("p50", 0usize), ("p99", 1), ("max", 2)] {
+            for (label, f) in [("p50", 0usize), ("p99", 1), ("p99.9", 3), ("max", 2)] {
                 let _ = write!(s, "  {:<26}", format!("{} {label}", p.domain));
                 let vals: Vec<f64> = runs
                     .iter()
@@ -334,6 +349,7 @@ pub fn text(sc: &Scenario, runs: &[RunResult], stats: bool) -> String {
                     .map(|x| match f {
                         0 => x.wake_latency.p50_us,
                         1 => x.wake_latency.p99_us,
+                        3 => x.wake_latency.p999_us,
                         _ => x.wake_latency.max_us,
                     })
                     .collect();

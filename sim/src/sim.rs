@@ -73,6 +73,85 @@ enum Ev {
     Timer { v: u32 },
 }
 
+/// The event queue. Per-pCPU events (tickle, job completion, slice timer,
+/// tick) have one slot each per pCPU, because a newer one always supersedes
+/// an older one (the generation and token checks would discard the older
+/// one anyway); the rest (accounting, periodic timers) go in a heap. Ties
+/// are broken by insertion order, so runs are reproducible.
+struct Queue {
+    seq: u64,
+    /// Per pCPU: [Sched, JobDone, Slice, Tick] as (time, seq, event).
+    slots: Vec<[(Time, u64, Ev); 4]>,
+    /// Per pCPU: its earliest slot (time, seq, slot index).
+    mins: Vec<(Time, u64, usize)>,
+    heap: BinaryHeap<Reverse<(Time, u64, Ev)>>,
+}
+
+const EMPTY: (Time, u64, Ev) = (Time::MAX, u64::MAX, Ev::Account);
+
+impl Queue {
+    fn new(ncpus: usize) -> Queue {
+        Queue { seq: 0, slots: vec![[EMPTY; 4]; ncpus], mins: vec![(Time::MAX, u64::MAX, 0); ncpus], heap: BinaryHeap::new() }
+    }
+
+    fn slot_of(ev: &Ev) -> Option<(usize, usize)> {
+        match *ev {
+            Ev::Sched { cpu, .. } => Some((usize::from(cpu), 0)),
+            Ev::JobDone { cpu, .. } => Some((usize::from(cpu), 1)),
+            Ev::Slice { cpu, .. } => Some((usize::from(cpu), 2)),
+            Ev::Tick { cpu } => Some((usize::from(cpu), 3)),
+            Ev::Account | Ev::Timer { .. } => None,
+        }
+    }
+
+    fn refresh(&mut self, c: usize) {
+        let Some(s) = self.slots.get(c) else { return };
+        let mut m = (Time::MAX, u64::MAX, 0);
+        for (i, e) in s.iter().enumerate() {
+            if (e.0, e.1) < (m.0, m.1) {
+                m = (e.0, e.1, i);
+            }
+        }
+        if let Some(x) = self.mins.get_mut(c) {
+            *x = m;
+        }
+    }
+
+    fn push(&mut self, at: Time, ev: Ev) {
+        self.seq += 1;
+        match Self::slot_of(&ev) {
+            Some((c, k)) => {
+                if let Some(slot) = self.slots.get_mut(c).and_then(|s| s.get_mut(k)) {
+                    *slot = (at, self.seq, ev);
+                }
+                self.refresh(c);
+            }
+            None => self.heap.push(Reverse((at, self.seq, ev))),
+        }
+    }
+
+    fn pop(&mut self) -> Option<(Time, Ev)> {
+        let mut best: Option<(Time, u64, usize)> = None;
+        for (c, m) in self.mins.iter().enumerate() {
+            if m.0 != Time::MAX && best.is_none_or(|b| (m.0, m.1) < (b.0, b.1)) {
+                best = Some((m.0, m.1, c));
+            }
+        }
+        let heap_first = self.heap.peek().map(|Reverse((t, s, _))| (*t, *s));
+        match (best, heap_first) {
+            (Some(b), h) if h.is_none_or(|h| (b.0, b.1) < h) => {
+                let c = b.2;
+                let k = self.mins.get(c).map_or(0, |m| m.2);
+                let e = self.slots.get_mut(c).and_then(|s| s.get_mut(k)).map(|slot| std::mem::replace(slot, EMPTY))?;
+                self.refresh(c);
+                Some((e.0, e.2))
+            }
+            (_, Some(_)) => self.heap.pop().map(|Reverse((t, _, e))| (t, e)),
+            _ => None,
+        }
+    }
+}
+
 /// A message carried between vCPUs; each one is work for its receiver.
 #[derive(Clone, Copy, Debug)]
 enum Msg {
@@ -181,8 +260,7 @@ pub struct Sim<'a> {
     sc: &'a Scenario,
     core: Box<Core>,
     now: Time,
-    heap: BinaryHeap<Reverse<(Time, u64, Ev)>>,
-    seq: u64,
+    queue: Queue,
     cpus: Vec<PCpu>,
     vcpus: Vec<VCpu>,
     unit_vcpu: Vec<u32>,
@@ -251,8 +329,7 @@ impl<'a> Sim<'a> {
             sc,
             core,
             now: 0,
-            heap: BinaryHeap::new(),
-            seq: 0,
+            queue: Queue::new(usize::from(sc.pcpus)),
             cpus,
             vcpus,
             unit_vcpu,
@@ -336,8 +413,7 @@ impl<'a> Sim<'a> {
     }
 
     fn push(&mut self, at: Time, ev: Ev) {
-        self.seq += 1;
-        self.heap.push(Reverse((at, self.seq, ev)));
+        self.queue.push(at, ev);
     }
 
     fn unit(&self, v: u32) -> UnitId {
@@ -357,7 +433,7 @@ impl<'a> Sim<'a> {
         let wall = Instant::now();
         self.start();
         let end = self.sc.duration;
-        while let Some(Reverse((at, _, ev))) = self.heap.pop() {
+        while let Some((at, ev)) = self.queue.pop() {
             if at > end {
                 break;
             }
