@@ -26,6 +26,7 @@ use crate::xen::{
 };
 
 pub const PRIVCMD_PATH: &str = "/dev/xen/privcmd";
+pub const PROC_PRIVCMD_PATH: &str = "/proc/xen/privcmd";
 pub const HYPERCALL_BUF_PATH: &str = "/dev/xen/hypercall";
 /// x86_64 pages (the only architecture commaware targets).
 const PAGE_SIZE: usize = 4096;
@@ -63,9 +64,19 @@ pub struct Privcmd {
 }
 
 impl Privcmd {
-    /// Open `/dev/xen/privcmd` (and `/dev/xen/hypercall` if present).
+    /// Open `/dev/xen/privcmd`, or as libxencall falls back to it, xenfs's
+    /// `/proc/xen/privcmd`; and `/dev/xen/hypercall` if present.
     pub fn open() -> Result<Self, Error> {
-        Self::open_at(Path::new(PRIVCMD_PATH), Path::new(HYPERCALL_BUF_PATH))
+        let bufdev = Path::new(HYPERCALL_BUF_PATH);
+        match Self::open_at(Path::new(PRIVCMD_PATH), bufdev) {
+            Err(first @ Error::NoPrivcmd { .. }) => {
+                match Self::open_at(Path::new(PROC_PRIVCMD_PATH), bufdev) {
+                    Err(Error::NoPrivcmd { .. }) => Err(first),
+                    other => other,
+                }
+            }
+            other => other,
+        }
     }
 
     /// Open the given device paths (the test seam for the error paths).
