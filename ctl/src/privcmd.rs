@@ -61,6 +61,35 @@ pub struct Privcmd {
     privcmd: File,
     /// `/dev/xen/hypercall`, or `None` to use locked anonymous memory.
     bufdev: Option<File>,
+    /// The ioctl itself: [`privcmd_ioctl`], or in tests a stand-in that
+    /// plays Xen on the real hypercall buffers.
+    ioctl: IoctlFn,
+}
+
+/// Issue one `privcmd_hypercall`; `Err` carries the errno.
+type IoctlFn = fn(&File, &mut privcmd_hypercall) -> Result<(), Errno>;
+
+/// `ioctl(fd, IOCTL_PRIVCMD_HYPERCALL, hc)`.
+fn privcmd_ioctl(f: &File, hc: &mut privcmd_hypercall) -> Result<(), Errno> {
+    // SAFETY: `hc` is a valid privcmd_hypercall that outlives the call;
+    // the kernel reads it and passes arg[0] to Xen, which accesses only
+    // the envelope (and the arrays its handles point to), all inside a
+    // live hypercall buffer (see `Privcmd::hypercall`). On a file that is
+    // not privcmd the ioctl fails with ENOTTY and touches nothing.
+    let rc = unsafe {
+        libc::ioctl(
+            f.as_raw_fd(),
+            IOCTL_PRIVCMD_HYPERCALL as _,
+            hc as *mut privcmd_hypercall,
+        )
+    };
+    if rc < 0 {
+        let errno = io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO);
+        return Err(Errno(errno));
+    }
+    Ok(())
 }
 
 impl Privcmd {
@@ -98,7 +127,11 @@ impl Privcmd {
                 })
             }
         };
-        Ok(Privcmd { privcmd, bufdev })
+        Ok(Privcmd {
+            privcmd,
+            bufdev,
+            ioctl: privcmd_ioctl,
+        })
     }
 
     /// Whether hypercall buffers come from `/dev/xen/hypercall`.
@@ -118,25 +151,7 @@ impl Privcmd {
             op,
             arg: [buf.addr(), 0, 0, 0, 0],
         };
-        // SAFETY: `hc` is a valid privcmd_hypercall that outlives the call;
-        // the kernel reads it and passes arg[0] to Xen, which accesses only
-        // the envelope (and the arrays its handles point to), all inside
-        // `buf`, a live hypercall buffer. On a file that is not privcmd the
-        // ioctl fails with ENOTTY and touches nothing.
-        let rc = unsafe {
-            libc::ioctl(
-                self.privcmd.as_raw_fd(),
-                IOCTL_PRIVCMD_HYPERCALL as _,
-                &mut hc as *mut privcmd_hypercall,
-            )
-        };
-        if rc < 0 {
-            let errno = io::Error::last_os_error()
-                .raw_os_error()
-                .unwrap_or(libc::EIO);
-            return Err(Errno(errno));
-        }
-        Ok(())
+        (self.ioctl)(&self.privcmd, &mut hc)
     }
 
     /// Bounce one envelope through a hypercall buffer.
@@ -302,7 +317,106 @@ impl Drop for HypercallBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xen::xen_sysctl_cpupool_op;
+    use crate::client::Client;
+    use crate::xen::{
+        xen_sysctl_cpupool_op, XEN_SYSCTL_cpupool_op, XEN_SYSCTL_getdomaininfolist,
+        XEN_SCHEDULER_COMMAWARE, XEN_SYSCTL_INTERFACE_VERSION,
+    };
+
+    /// Plays Xen behind the ioctl, on the real hypercall buffers: reads the
+    /// envelope at arg[0] and writes its answer there, as Xen would.
+    #[allow(non_upper_case_globals)]
+    fn xen_ioctl(_: &File, hc: &mut privcmd_hypercall) -> Result<(), Errno> {
+        if hc.op != HYPERVISOR_SYSCTL {
+            return Err(Errno::ENOSYS);
+        }
+        let addr = hc.arg[0];
+        assert_eq!(
+            addr % PAGE_SIZE as u64,
+            0,
+            "envelopes start hypercall buffers"
+        );
+        // SAFETY: arg[0] is the start of a live, page-aligned hypercall
+        // buffer (checked above) whose first 8 bytes are cmd and version.
+        let (cmd, version) = unsafe { (*(addr as *const u32), *((addr + 4) as *const u32)) };
+        if version != XEN_SYSCTL_INTERFACE_VERSION {
+            return Err(Errno::EACCES);
+        }
+        match cmd {
+            XEN_SYSCTL_cpupool_op => {
+                // SAFETY: a SysctlCpupoolOp envelope fills the buffer start.
+                let env = unsafe { &mut *(addr as *mut SysctlCpupoolOp) };
+                if env.u.cpupool_id > 0 {
+                    return Err(Errno::ENOENT);
+                }
+                env.u.sched_id = XEN_SCHEDULER_COMMAWARE;
+                env.u.n_dom = 3;
+                Ok(())
+            }
+            XEN_SYSCTL_getdomaininfolist => {
+                // SAFETY: a SysctlGetdomaininfolist envelope fills the buffer start.
+                let env = unsafe { &mut *(addr as *mut SysctlGetdomaininfolist) };
+                assert_eq!(
+                    env.u.buffer,
+                    addr + ARRAY_OFFSET as u64,
+                    "the array is in the same buffer"
+                );
+                let first = env.u.first_domain;
+                let n = env.u.max_domains.min(3u32.saturating_sub(u32::from(first)));
+                for i in 0..n {
+                    let info = xen_domctl_getdomaininfo {
+                        domain: first + i as u16,
+                        cpupool: 0,
+                        max_vcpu_id: i,
+                        ..Default::default()
+                    };
+                    // SAFETY: Privcmd sized the buffer for max_domains
+                    // entries after ARRAY_OFFSET; i < max_domains.
+                    unsafe {
+                        (env.u.buffer as *mut xen_domctl_getdomaininfo)
+                            .add(i as usize)
+                            .write(info)
+                    };
+                }
+                env.u.num_domains = n;
+                Ok(())
+            }
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn privcmd_playing_xen() -> Option<Privcmd> {
+        let p = scratch("privcmd-playing-xen");
+        std::fs::write(&p, b"").expect("write");
+        let mut pc = Privcmd::open_at(&p, &scratch("no-such-hypercall")).expect("open");
+        // Locked memory may be unavailable in a sandbox: then skip.
+        HypercallBuf::new(None, 1).ok()?;
+        pc.ioctl = xen_ioctl;
+        Some(pc)
+    }
+
+    #[test]
+    fn envelopes_go_through_hypercall_buffers_and_come_back() {
+        let Some(mut pc) = privcmd_playing_xen() else {
+            return;
+        };
+        let mut client = Client::new(&mut pc);
+        let pools = client.pools().unwrap();
+        assert_eq!(pools.len(), 1);
+        assert!(pools[0].is_commaware());
+        assert_eq!(pools[0].n_dom, 3);
+        let doms = client.domains().unwrap();
+        let ids: Vec<(u16, u32)> = doms.iter().map(|d| (d.domain, d.units())).collect();
+        assert_eq!(ids, [(0, 1), (1, 2), (2, 3)]);
+        // Xen's errno comes through as is: a domctl this "Xen" lacks.
+        assert!(matches!(
+            client.domain(0),
+            Err(Error::Xen {
+                errno: Errno::ENOSYS,
+                ..
+            })
+        ));
+    }
 
     fn scratch(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("commaware-ctl-test-{}", std::process::id()));
@@ -379,5 +493,16 @@ mod tests {
             Err(Errno::EFAULT),
             "misaligned"
         );
+    }
+
+    #[test]
+    fn eacces_from_the_ioctl_is_an_interface_version_mismatch() {
+        let Some(mut pc) = privcmd_playing_xen() else {
+            return;
+        };
+        pc.ioctl = |_, _| Err(Errno::EACCES);
+        let e = Client::new(&mut pc).pools().unwrap_err();
+        assert!(matches!(e, Error::InterfaceVersion { .. }), "{e:?}");
+        assert!(e.to_string().contains("interface version mismatch"), "{e}");
     }
 }
