@@ -279,10 +279,28 @@ impl Cx<'_, '_> {
         self.require_commaware(p)
     }
 
-    /// `-p CPUPOOL`, or cpupool 0 as `xl sched-credit -s`; must run commaware.
+    /// `-p CPUPOOL`, which must run commaware; without it cpupool 0 as
+    /// `xl sched-credit -s`, or, when cpupool 0 runs another scheduler, the
+    /// one cpupool that runs commaware (credit1's Pool-0 beside a commaware
+    /// pool is the usual setup).
     fn pool_or_zero(&mut self, arg: Option<&str>) -> Result<PoolInfo> {
-        let p = self.pool(arg.unwrap_or("0"))?;
-        self.require_commaware(p)
+        if let Some(a) = arg {
+            let p = self.pool(a)?;
+            return self.require_commaware(p);
+        }
+        if let Some(p) = self.xen.pool(0)?.filter(PoolInfo::is_commaware) {
+            return Ok(p);
+        }
+        match self.commaware_pools(None)?.as_slice() {
+            [one] => Ok(*one),
+            many => {
+                let names: Vec<String> = many.iter().map(|p| self.pool_name(p.id)).collect();
+                Err(Error::Usage(format!(
+                    "cpupools {} run commaware: choose one with -p",
+                    names.join(", ")
+                )))
+            }
+        }
     }
 
     /// The commaware cpupools: `-p`'s (which must be one), or all of them.

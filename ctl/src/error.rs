@@ -160,8 +160,8 @@ impl fmt::Display for Error {
             Error::InterfaceVersion { op } => write!(
                 f,
                 "Xen refused {op} with EACCES: interface version mismatch: commaware-ctl speaks domctl {:#x} / \
-                 sysctl {:#x} (Xen 4.17); the running hypervisor is another version: use the commaware-ctl \
-                 built for it",
+                 sysctl {:#x} (Xen 4.17); the running hypervisor is another version: use the commaware-ctl built \
+                 for it (if Xen runs an XSM/FLASK policy, EACCES can also be that policy denying the operation)",
                 XEN_DOMCTL_INTERFACE_VERSION, XEN_SYSCTL_INTERFACE_VERSION
             ),
             Error::NotCommaware { pool, pool_name, sched_id } => write!(

@@ -617,3 +617,27 @@ fn many_domains_are_listed_in_batches() {
         3
     );
 }
+
+#[test]
+fn schedparam_without_pool_picks_the_commaware_pool_beside_credit() {
+    // Pool-0 runs credit, "legacy" (1) runs commaware.
+    let mut x = FakeXen::new()
+        .pool(0, CREDIT)
+        .pool(1, CW)
+        .dom(0, 0, 1)
+        .dom(1, 1, 1);
+    let out = run(&mut x, &["-s"]).unwrap();
+    assert!(out.starts_with("Cpupool legacy: tslice=30ms"), "{out}");
+    run(&mut x, &["-s", "-t", "5"]).unwrap();
+    assert_eq!(x.state.pools[&1].params.tslice_ms, 5);
+    // Two commaware pools: which one is for the user to say.
+    let mut x = x.pool(2, CW);
+    let e = run(&mut x, &["-s"]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "cpupools legacy, 2 run commaware: choose one with -p"
+    );
+    // Pool 0 running commaware is the default, as in xl.
+    let mut x = xen().pool(2, CW);
+    assert!(run(&mut x, &["-s"]).unwrap().starts_with("Cpupool Pool-0:"));
+}
