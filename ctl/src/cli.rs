@@ -18,8 +18,8 @@ use crate::error::Error;
     about = "Get/set commaware scheduler parameters and counters (like xl sched-credit)",
     after_help = "Without -d: list the domains of every commaware cpupool (or of -p CPUPOOL).\n\
                   -d DOMAIN alone shows it; with -w/-c/--boost/--donation/--driver sets them in one request.\n\
-                  -s shows the pool-wide parameters (-p, else cpupool 0 or the one commaware pool); with -t/-r/-m/--boost-us/--budget/\n\
-                  --boost/--donation/--attribution sets them in one request.\n\
+                  -s shows the pool-wide parameters (-p, else cpupool 0 or the one commaware pool);\n\
+                  with -t/-r/-m/--boost-us/--budget/--boost/--donation/--attribution sets them in one request.\n\
                   DOMAIN is a domid or a name (xenstore /local/domain/<id>/name); CPUPOOL an id or a name."
 )]
 pub struct Cli {
