@@ -35,19 +35,16 @@ pub fn boost_budget(
     // 64-bit only: a 128-bit division would pull in compiler_builtins'
     // `__udivti3`, which the hypervisor object may not call.
     let w = u64::from(weight).saturating_mul(units as u64);
-    let share = if busy_weight_total == 0 {
-        cap
-    } else {
-        let t = u64::try_from(tslice).unwrap_or(0);
-        let num = u64::from(ncpus).saturating_mul(w);
-        let s = match t.checked_mul(num) {
-            Some(p) => p / busy_weight_total,
-            // Only for absurd slices and weights: divide first, lose a
-            // little precision, never overflow.
-            None => (t / busy_weight_total).saturating_mul(num),
-        };
-        i64::try_from(s).unwrap_or(i64::MAX).min(cap)
+    let t = u64::try_from(tslice).unwrap_or(0);
+    let num = u64::from(ncpus).saturating_mul(w);
+    let share = match t.checked_mul(num) {
+        Some(p) => p.checked_div(busy_weight_total),
+        // Only for absurd slices and weights: divide first, lose a little
+        // precision, never overflow.
+        None => t.checked_div(busy_weight_total).map(|q| q.saturating_mul(num)),
     };
+    // Nobody busy: the whole slice per unit.
+    let share = share.map_or(cap, |s| i64::try_from(s).unwrap_or(i64::MAX).min(cap));
     let pct = i64::from(budget_pct.min(100));
     share.saturating_mul(pct) / 100
 }
