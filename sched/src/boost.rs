@@ -17,11 +17,16 @@
 //!   communication-bound (boosted or on a donation).
 //! - **The bound**: boosted time is burned from the unit's own credit like
 //!   any other, and it also draws on the domain's boost budget: its fair
-//!   share of the period (`commaware_accounting::share`). When the budget is
-//!   spent the boost is refused and counted, and the domain is scheduled
-//!   exactly as credit1 would until the next period refills it. So a domain
-//!   runs boosted for at most its fair share plus one boost length per
-//!   period, however many events it is sent: events buy latency, not CPU.
+//!   share of the period (`commaware_accounting::share`). A boost is granted
+//!   only while the budget is positive and reserves its whole length at
+//!   once; what it leaves unused (the unit blocks early, or the policy
+//!   changes) goes back to the budget if it was granted in this period.
+//!   When the budget is spent the boost is refused and counted, and the
+//!   domain is scheduled exactly as credit1 would until the next period
+//!   refills it. So a domain is granted at most its fair share plus one
+//!   boost length of boosts per period, however many events it is sent and
+//!   however many of its units are boosted at once: events buy latency, not
+//!   CPU.
 
 use commaware_accounting::credit::Time;
 
@@ -96,10 +101,36 @@ impl Core {
             return false;
         }
         dom.counters.boosts = dom.counters.boosts.saturating_add(1);
+        // Reserve the whole boost now: several units of one domain boosted
+        // at once cannot overdraw the budget by more than one boost length.
+        dom.boost_budget = dom.boost_budget.saturating_sub(len);
         if let Some(unit) = self.unit_mut(u) {
             unit.boost_left = len;
+            unit.flags.insert(UnitFlags::BOOST_FRESH);
         }
         sink.trace(Trace::BoostStart { unit: u });
         true
+    }
+
+    /// Cut `u`'s boost to at most `to` (it blocked, or the policy changed).
+    /// What a boost granted in this period leaves unused goes back to its
+    /// domain's budget; a boost from an earlier period was paid for there.
+    pub(crate) fn cut_boost(&mut self, u: UnitId, to: Time) {
+        let Some(unit) = self.unit_mut(u) else { return };
+        let to = to.max(0);
+        if unit.boost_left <= to {
+            return;
+        }
+        let unused = unit.boost_left - to;
+        unit.boost_left = to;
+        let fresh = unit.flags.contains(UnitFlags::BOOST_FRESH);
+        if to == 0 {
+            unit.flags.remove(UnitFlags::BOOST_FRESH);
+        }
+        if fresh {
+            if let Some(d) = self.dom_of_mut(u) {
+                d.boost_budget = d.boost_budget.saturating_add(unused);
+            }
+        }
     }
 }

@@ -129,9 +129,9 @@ impl Core {
             if u.boost_left <= len {
                 continue;
             }
-            u.boost_left = len;
-            if len == 0 && u.flags.contains(UnitFlags::QUEUED) {
-                let id = UnitId(i as u16);
+            let id = UnitId(i as u16);
+            self.cut_boost(id, len);
+            if len == 0 && self.unit_queued(id) {
                 self.dequeue(id);
                 self.enqueue(id);
             }
@@ -624,12 +624,11 @@ impl Core {
         let Some(unit) = self.unit_mut(u) else { return };
         unit.run_start = now;
         if unit.boost_left > 0 {
-            // Only the part of the run the boost covered is boosted time: a
-            // late timer's overrun runs at the unit's credit priority.
-            let used = ran.min(unit.boost_left);
+            // The budget was drawn when the boost was granted; a late
+            // timer's overrun runs at the unit's credit priority.
             unit.boost_left = unit.boost_left.saturating_sub(ran).max(0);
-            if let Some(dom) = self.dom_of_mut(u) {
-                dom.boost_budget = dom.boost_budget.saturating_sub(used);
+            if unit.boost_left == 0 {
+                unit.flags.remove(UnitFlags::BOOST_FRESH);
             }
         }
         let burn = self.units.get_mut(usize::from(u.0)).map_or(0, |x| x.credit.burn(ran).credits);
@@ -777,6 +776,10 @@ impl Core {
         let tslice = self.params.tslice();
         let ncpus = self.ncpus();
         let pct = self.params.boost_budget_pct;
+        // Boosts granted before now belong to the period that granted them.
+        for u in self.units.iter_mut().filter(|u| u.in_use) {
+            u.flags.remove(UnitFlags::BOOST_FRESH);
+        }
         for (d, busy) in self.doms.iter_mut().zip(still_busy.iter()) {
             if !d.in_use {
                 continue;

@@ -67,7 +67,8 @@ impl Core {
             unit.last_sched = now;
             if prev != PrevState::Runnable {
                 unit.flags.remove(UnitFlags::RUNNABLE);
-                unit.boost_left = 0;
+                // A boost ends when the unit stops running.
+                self.cut_boost(p, 0);
             }
             if let Some(d) = self.ratelimited(p, cpu, now, prev, tasklet) {
                 return d;

@@ -64,6 +64,9 @@ bitflags! {
         /// pCPU by the boost): once the boost is spent, ratelimit does not
         /// hold the pCPU for it.
         const BOOSTED_RUN = 1 << 9;
+        /// Its boost was granted in the current accounting period: what it
+        /// does not use goes back to its domain's budget.
+        const BOOST_FRESH = 1 << 10;
     }
 }
 

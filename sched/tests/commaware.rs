@@ -502,3 +502,44 @@ fn a_new_policy_bounds_the_boosts_granted_under_the_old_one() {
     h.advance(2 * MS);
     assert_eq!(h.schedule(0).next, Some(hog));
 }
+
+#[test]
+fn boosts_of_several_units_of_one_domain_share_one_budget() {
+    let mut h = Harness::new(GlobalParams { boost_budget_pct: 1, ..GlobalParams::DEFAULT }, 2);
+    let (dh1, dh2, dr, ds) = (h.dom(1), h.dom(2), h.dom(3), h.dom(4));
+    let s = h.unit(ds, false);
+    let _hog1 = h.unit_on(dh1, 0, true);
+    let _hog2 = h.unit_on(dh2, 1, true);
+    let r1 = h.unit_on(dr, 0, true);
+    let r2 = h.unit_on(dr, 1, true);
+    h.softirqs();
+    h.advance(MS);
+    h.account();
+    // R's share: 2 pCPUs * 30 ms * 512 / 1024 = 30 ms; 1 % of it: 300 us.
+    assert_eq!(h.core.domain_boost_budget(dr), 300 * US);
+    h.notify(s, r1);
+    h.notify(s, r2);
+    assert!(h.core.unit_boosted(r1));
+    assert!(!h.core.unit_boosted(r2), "r1's boost took the rest of the budget");
+    let c = counters(&h, dr);
+    assert_eq!((c.boosts, c.boosts_refused), (1, 1));
+    h.softirqs();
+    h.advance(MS);
+    h.tick_all();
+    h.softirqs();
+    assert!(h.core.domain_boost_budget(dr) >= -500 * US);
+}
+
+#[test]
+fn a_boost_cut_short_gives_the_rest_back_to_the_budget() {
+    let (mut h, _hog, r, s) = boost_setup(GlobalParams::DEFAULT);
+    let dr = dom(&h, r);
+    let budget = h.core.domain_boost_budget(dr);
+    h.notify(s, r);
+    assert_eq!(h.core.domain_boost_budget(dr), budget - 500 * US, "the grant reserves one boost length");
+    h.softirqs();
+    assert_eq!(h.core.curr(0), Some(r));
+    h.advance(100 * US);
+    h.block(0);
+    assert_eq!(h.core.domain_boost_budget(dr), budget - 100 * US, "the unused 400 us come back");
+}
