@@ -69,7 +69,9 @@ fn parse_args() -> Result<Opts, String> {
             "-o" | "--output" => o.output = Some(val(&a)?),
             "--seed" => o.seed = Some(val(&a)?.parse().map_err(|e| format!("--seed: {e}"))?),
             "--duration-ms" => {
-                let d: i64 = val(&a)?.parse().map_err(|e| format!("--duration-ms: {e}"))?;
+                let d: i64 = val(&a)?
+                    .parse()
+                    .map_err(|e| format!("--duration-ms: {e}"))?;
                 if d <= 0 {
                     return Err("--duration-ms must be positive".into());
                 }
@@ -79,7 +81,11 @@ fn parse_args() -> Result<Opts, String> {
                 o.scheduler = match val(&a)?.as_str() {
                     "credit" => Which::Credit,
                     "commaware" => Which::Commaware,
-                    s => return Err(format!("--scheduler: {s:?} is neither credit nor commaware")),
+                    s => {
+                        return Err(format!(
+                            "--scheduler: {s:?} is neither credit nor commaware"
+                        ))
+                    }
                 }
             }
             s if s.starts_with('-') => return Err(format!("unknown option {s:?}")),
@@ -118,10 +124,19 @@ fn main() -> ExitCode {
         sc.duration = d * NS_PER_MS;
     }
     if o.cmd == "validate" {
-        println!("{}: ok ({} domains, {} pairs)", o.file, sc.domains.len(), sc.pairs.len());
+        println!(
+            "{}: ok ({} domains, {} pairs)",
+            o.file,
+            sc.domains.len(),
+            sc.pairs.len()
+        );
         return ExitCode::SUCCESS;
     }
-    let which: Vec<Which> = if o.cmd == "compare" { vec![Which::Credit, Which::Commaware] } else { vec![o.scheduler] };
+    let which: Vec<Which> = if o.cmd == "compare" {
+        vec![Which::Credit, Which::Commaware]
+    } else {
+        vec![o.scheduler]
+    };
     let mut runs = Vec::new();
     for w in which {
         match run(&sc, w, o.check) {
@@ -152,7 +167,9 @@ fn main() -> ExitCode {
     } else {
         print!("{}", report::text(&sc, &runs, o.stats));
     }
-    let bad = runs.iter().any(|r| r.invariant_violation.is_some() || r.stats.anomalies > 0);
+    let bad = runs
+        .iter()
+        .any(|r| r.invariant_violation.is_some() || r.stats.anomalies > 0);
     if bad {
         eprintln!("commaware-sim: the core broke an invariant or the engine saw an anomaly (see the report)");
         return ExitCode::from(1);

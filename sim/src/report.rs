@@ -44,7 +44,11 @@ impl Dist {
             let rank = ((q * s.len() as f64).ceil() as usize).clamp(1, s.len());
             s.get(rank - 1).copied().unwrap_or(0) as f64 / 1000.0
         };
-        let mean = if s.is_empty() { 0.0 } else { s.iter().map(|x| *x as f64).sum::<f64>() / s.len() as f64 / 1000.0 };
+        let mean = if s.is_empty() {
+            0.0
+        } else {
+            s.iter().map(|x| *x as f64).sum::<f64>() / s.len() as f64 / 1000.0
+        };
         Dist {
             count: s.len(),
             p50_us: pick(0.50),
@@ -129,7 +133,9 @@ fn ms(t: Time) -> f64 {
 /// Weighted max-min fair shares of `capacity` for `(weight, demand)`.
 pub fn water_fill(capacity: f64, doms: &[(f64, f64)]) -> Vec<f64> {
     let mut ent = vec![0.0; doms.len()];
-    let mut open: Vec<usize> = (0..doms.len()).filter(|i| doms.get(*i).is_some_and(|d| d.1 > 0.0)).collect();
+    let mut open: Vec<usize> = (0..doms.len())
+        .filter(|i| doms.get(*i).is_some_and(|d| d.1 > 0.0))
+        .collect();
     let mut left = capacity;
     loop {
         let wsum: f64 = open.iter().filter_map(|i| doms.get(*i)).map(|d| d.0).sum();
@@ -236,7 +242,10 @@ pub fn summarize(sc: &Scenario, o: &Outcome) -> RunResult {
         .periodic
         .iter()
         .map(|l| PeriodicResult {
-            domain: sc.domains.get(l.dom).map_or_else(String::new, |d| d.name.clone()),
+            domain: sc
+                .domains
+                .get(l.dom)
+                .map_or_else(String::new, |d| d.name.clone()),
             wake_latency: Dist::of(&l.latencies),
         })
         .collect();
@@ -266,6 +275,9 @@ pub fn summarize(sc: &Scenario, o: &Outcome) -> RunResult {
         invariant_violation: o.first_violation.clone(),
     }
 }
+
+/// A labelled column of a pair's results.
+type Row = (&'static str, fn(&PairResult) -> f64);
 
 fn ratio(a: f64, b: f64) -> String {
     if b > 0.0 {
@@ -310,7 +322,7 @@ pub fn text(sc: &Scenario, runs: &[RunResult], stats: bool) -> String {
     for (pi, p) in sc.pairs.iter().enumerate() {
         let _ = writeln!(s, "\npair {}\n{hdr}", p.name);
         let get = |r: &RunResult| r.pairs.get(pi).cloned();
-        let rows: [(&str, fn(&PairResult) -> f64); 5] = [
+        let rows: [Row; 5] = [
             ("latency mean", |x| x.latency.mean_us),
             ("latency p50", |x| x.latency.p50_us),
             ("latency p99", |x| x.latency.p99_us),
@@ -324,23 +336,47 @@ pub fn text(sc: &Scenario, runs: &[RunResult], stats: bool) -> String {
                 let _ = write!(s, "{:>14}", us(*v));
             }
             if two {
-                let _ = write!(s, "{:>10}", ratio(vals.first().copied().unwrap_or(0.0), vals.get(1).copied().unwrap_or(0.0)));
+                let _ = write!(
+                    s,
+                    "{:>10}",
+                    ratio(
+                        vals.first().copied().unwrap_or(0.0),
+                        vals.get(1).copied().unwrap_or(0.0)
+                    )
+                );
             }
             let _ = writeln!(s);
         }
         let _ = write!(s, "  {:<26}", "requests/s");
-        let vals: Vec<f64> = runs.iter().filter_map(get).map(|x| x.requests_per_s).collect();
+        let vals: Vec<f64> = runs
+            .iter()
+            .filter_map(get)
+            .map(|x| x.requests_per_s)
+            .collect();
         for v in &vals {
             let _ = write!(s, "{v:>14.0}");
         }
         if two {
-            let _ = write!(s, "{:>10}", ratio(vals.get(1).copied().unwrap_or(0.0), vals.first().copied().unwrap_or(0.0)));
+            let _ = write!(
+                s,
+                "{:>10}",
+                ratio(
+                    vals.get(1).copied().unwrap_or(0.0),
+                    vals.first().copied().unwrap_or(0.0)
+                )
+            );
         }
         let _ = writeln!(s);
     }
     if runs.first().is_some_and(|r| !r.periodic.is_empty()) {
         let _ = writeln!(s, "\nperiodic wake latency (timer -> running)\n{hdr}");
-        for (i, p) in runs.first().map(|r| r.periodic.clone()).unwrap_or_default().iter().enumerate() {
+        for (i, p) in runs
+            .first()
+            .map(|r| r.periodic.clone())
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
             for (label, f) in [("p50", 0usize), ("p99", 1), ("p99.9", 3), ("max", 2)] {
                 let _ = write!(s, "  {:<26}", format!("{} {label}", p.domain));
                 let vals: Vec<f64> = runs
@@ -357,8 +393,14 @@ pub fn text(sc: &Scenario, runs: &[RunResult], stats: bool) -> String {
                     let _ = write!(s, "{:>14}", us(*v));
                 }
                 if two {
-                    let _ =
-                        write!(s, "{:>10}", ratio(vals.first().copied().unwrap_or(0.0), vals.get(1).copied().unwrap_or(0.0)));
+                    let _ = write!(
+                        s,
+                        "{:>10}",
+                        ratio(
+                            vals.first().copied().unwrap_or(0.0),
+                            vals.get(1).copied().unwrap_or(0.0)
+                        )
+                    );
                 }
                 let _ = writeln!(s);
             }
@@ -373,7 +415,19 @@ pub fn text(sc: &Scenario, runs: &[RunResult], stats: bool) -> String {
         let _ = writeln!(
             s,
             "  {:<10}{:<9}{:>7}{:>5}{:>8}{:>9}{:>8}{:>9}{:>9}{:>9}{:>10}{:>11}{:>11}",
-            "domain", "kind", "weight", "cap", "share", "entitled", "delta", "wait ms", "boosts", "refused", "donations", "donated ms", "recvd ms"
+            "domain",
+            "kind",
+            "weight",
+            "cap",
+            "share",
+            "entitled",
+            "delta",
+            "wait ms",
+            "boosts",
+            "refused",
+            "donations",
+            "donated ms",
+            "recvd ms"
         );
         for d in &r.domains {
             let _ = writeln!(

@@ -84,10 +84,18 @@ pub enum Workload {
     Hog,
     /// vCPU 0 wakes every `period`, works `work`, then notifies `peer`
     /// (a driver: one packet; another domain: it works `peer_work`).
-    Periodic { period: Time, work: Time, peer: Option<usize>, peer_work: Time },
+    Periodic {
+        period: Time,
+        work: Time,
+        peer: Option<usize>,
+        peer_work: Time,
+    },
     /// vCPU 0 sends empty notifications round robin to `targets` as fast as
     /// it can, spending `send_cost` per send; it never blocks.
-    Storm { send_cost: Time, targets: Vec<usize> },
+    Storm {
+        send_cost: Time,
+        targets: Vec<usize>,
+    },
 }
 
 /// How a pair's messages travel.
@@ -161,7 +169,12 @@ impl Lines<'_> {
             }
             None => (None, None),
         };
-        ScenarioError { file: None, line, col, msg: msg.into() }
+        ScenarioError {
+            file: None,
+            line,
+            col,
+            msg: msg.into(),
+        }
     }
 }
 
@@ -266,7 +279,10 @@ pub fn parse(src: &str) -> Result<Scenario, ScenarioError> {
 fn int(lines: &Lines, v: &Spanned<i64>, key: &str, lo: i64, hi: i64) -> Result<i64, ScenarioError> {
     let x = *v.get_ref();
     if x < lo || x > hi {
-        return Err(lines.err(Some(v.span()), format!("{key} = {x} is out of range {lo}..={hi}")));
+        return Err(lines.err(
+            Some(v.span()),
+            format!("{key} = {x} is out of range {lo}..={hi}"),
+        ));
     }
     Ok(x)
 }
@@ -288,12 +304,22 @@ fn opt_int(
 /// A u32 knob handed to the core's validation as is (out-of-u32 values
 /// are reported as out of range by the caller's ParamError mapping).
 fn knob_u32(lines: &Lines, v: &Spanned<i64>, key: &str) -> Result<u32, ScenarioError> {
-    u32::try_from(*v.get_ref())
-        .map_err(|_| lines.err(Some(v.span()), format!("{key} = {} is not a 32-bit unsigned value", v.get_ref())))
+    u32::try_from(*v.get_ref()).map_err(|_| {
+        lines.err(
+            Some(v.span()),
+            format!("{key} = {} is not a 32-bit unsigned value", v.get_ref()),
+        )
+    })
 }
 
 fn param_msg(e: &ParamError) -> String {
-    format!("{} = {} is out of range {}..={}", e.knob.name(), e.got, e.min, e.max)
+    format!(
+        "{} = {} is out of range {}..={}",
+        e.knob.name(),
+        e.got,
+        e.min,
+        e.max
+    )
 }
 
 const US_MAX: i64 = 3_600_000_000; // an hour, in µs: far beyond any sane work time
@@ -302,7 +328,10 @@ fn build(raw: RawScenario, lines: &Lines) -> Result<Scenario, ScenarioError> {
     let pcpus = int(lines, &raw.pcpus, "pcpus", 1, MAX_PCPUS as i64)? as u16;
     let duration = match (&raw.duration_s, &raw.duration_ms) {
         (Some(_), Some(ms)) => {
-            return Err(lines.err(Some(ms.span()), "give either duration_s or duration_ms, not both"));
+            return Err(lines.err(
+                Some(ms.span()),
+                "give either duration_s or duration_ms, not both",
+            ));
         }
         (Some(s), None) => int(lines, s, "duration_s", 1, 86_400)? * 1_000 * NS_PER_MS,
         (None, Some(ms)) => int(lines, ms, "duration_ms", 1, 86_400_000)? * NS_PER_MS,
@@ -312,7 +341,8 @@ fn build(raw: RawScenario, lines: &Lines) -> Result<Scenario, ScenarioError> {
         Some(s) => int(lines, s, "seed", 0, i64::MAX)? as u64,
         None => 1,
     };
-    let ipi_latency = opt_int(lines, &raw.ipi_latency_us, "ipi_latency_us", 0, 10_000, 2)? * NS_PER_US;
+    let ipi_latency =
+        opt_int(lines, &raw.ipi_latency_us, "ipi_latency_us", 0, 10_000, 2)? * NS_PER_US;
     let event_cost = opt_int(lines, &raw.event_cost_us, "event_cost_us", 0, 10_000, 2)? * NS_PER_US;
     let jitter_pct = opt_int(lines, &raw.jitter_pct, "jitter_pct", 0, 90, 10)? as u32;
 
@@ -322,18 +352,27 @@ fn build(raw: RawScenario, lines: &Lines) -> Result<Scenario, ScenarioError> {
     let sched_span = raw.scheduler.as_ref().map(|s| s.span());
     if let Some(s) = &raw.scheduler {
         let s = s.get_ref();
-        let mut set = |v: &Option<Spanned<i64>>, knob: Knob, dst: &mut u32| -> Result<(), ScenarioError> {
-            if let Some(v) = v {
-                *dst = knob_u32(lines, v, knob.name())?;
-                knob_spans.insert(knob.name(), v.span());
-            }
-            Ok(())
-        };
+        let mut set =
+            |v: &Option<Spanned<i64>>, knob: Knob, dst: &mut u32| -> Result<(), ScenarioError> {
+                if let Some(v) = v {
+                    *dst = knob_u32(lines, v, knob.name())?;
+                    knob_spans.insert(knob.name(), v.span());
+                }
+                Ok(())
+            };
         set(&s.tslice_ms, Knob::TsliceMs, &mut params.tslice_ms)?;
         set(&s.ratelimit_us, Knob::RatelimitUs, &mut params.ratelimit_us)?;
-        set(&s.migration_delay_us, Knob::MigrationDelayUs, &mut params.migration_delay_us)?;
+        set(
+            &s.migration_delay_us,
+            Knob::MigrationDelayUs,
+            &mut params.migration_delay_us,
+        )?;
         set(&s.boost_us, Knob::BoostUs, &mut params.boost_us)?;
-        set(&s.boost_budget_pct, Knob::BoostBudgetPct, &mut params.boost_budget_pct)?;
+        set(
+            &s.boost_budget_pct,
+            Knob::BoostBudgetPct,
+            &mut params.boost_budget_pct,
+        )?;
         if let Some(b) = s.boost {
             params.boost = b;
         }
@@ -351,7 +390,10 @@ fn build(raw: RawScenario, lines: &Lines) -> Result<Scenario, ScenarioError> {
 
     // Domains: names first, so that references can be resolved.
     if raw.domain.is_empty() {
-        return Err(lines.err(Some(0..0), "no [[domain]]: a scenario needs at least one domain"));
+        return Err(lines.err(
+            Some(0..0),
+            "no [[domain]]: a scenario needs at least one domain",
+        ));
     }
     if raw.domain.len() > MAX_DOMAINS {
         let span = raw.domain.get(MAX_DOMAINS).map(|d| d.span());
@@ -361,15 +403,27 @@ fn build(raw: RawScenario, lines: &Lines) -> Result<Scenario, ScenarioError> {
     for (i, d) in raw.domain.iter().enumerate() {
         let n = &d.get_ref().name;
         if n.get_ref().is_empty() || n.get_ref() == "direct" {
-            return Err(lines.err(Some(n.span()), format!("domain name {:?} is reserved or empty", n.get_ref())));
+            return Err(lines.err(
+                Some(n.span()),
+                format!("domain name {:?} is reserved or empty", n.get_ref()),
+            ));
         }
         if names.insert(n.get_ref().clone(), i).is_some() {
-            return Err(lines.err(Some(n.span()), format!("domain {:?} is defined twice", n.get_ref())));
+            return Err(lines.err(
+                Some(n.span()),
+                format!("domain {:?} is defined twice", n.get_ref()),
+            ));
         }
     }
     let lookup = |n: &Spanned<String>, what: &str| -> Result<usize, ScenarioError> {
         names.get(n.get_ref()).copied().ok_or_else(|| {
-            lines.err(Some(n.span()), format!("{what} names domain {:?}, which no [[domain]] defines", n.get_ref()))
+            lines.err(
+                Some(n.span()),
+                format!(
+                    "{what} names domain {:?}, which no [[domain]] defines",
+                    n.get_ref()
+                ),
+            )
         })
     };
 
@@ -382,7 +436,10 @@ fn build(raw: RawScenario, lines: &Lines) -> Result<Scenario, ScenarioError> {
         let vcpus = opt_int(lines, &d.vcpus, "vcpus", 1, MAX_UNITS as i64, 1)? as u16;
         total_units += usize::from(vcpus);
         if total_units > MAX_UNITS {
-            return Err(lines.err(Some(span), format!("too many vCPUs in all: at most {MAX_UNITS}")));
+            return Err(lines.err(
+                Some(span),
+                format!("too many vCPUs in all: at most {MAX_UNITS}"),
+            ));
         }
         let mut dp = DomParams::DEFAULT;
         if let Some(w) = &d.weight {
@@ -390,14 +447,20 @@ fn build(raw: RawScenario, lines: &Lines) -> Result<Scenario, ScenarioError> {
             dp.weight = u16::try_from(*w.get_ref()).map_err(|_| {
                 lines.err(
                     Some(w.span()),
-                    format!("weight = {} is out of range {WEIGHT_MIN}..={WEIGHT_MAX}", w.get_ref()),
+                    format!(
+                        "weight = {} is out of range {WEIGHT_MIN}..={WEIGHT_MAX}",
+                        w.get_ref()
+                    ),
                 )
             })?;
         }
         if let Some(c) = &d.cap {
             dp.cap = u16::try_from(*c.get_ref()).map_err(|_| {
                 let max = commaware_sched::params::CAP_PER_UNIT_MAX * u32::from(vcpus);
-                lines.err(Some(c.span()), format!("cap = {} is out of range 0..={max}", c.get_ref()))
+                lines.err(
+                    Some(c.span()),
+                    format!("cap = {} is out of range 0..={max}", c.get_ref()),
+                )
             })?;
         }
         if let Some(b) = d.boost {
@@ -413,13 +476,18 @@ fn build(raw: RawScenario, lines: &Lines) -> Result<Scenario, ScenarioError> {
                 Knob::Cap => d.cap.as_ref().map(|x| x.span()),
                 _ => None,
             };
-            return Err(lines.err(s.or(Some(span)), format!("domain {name:?}: {}", param_msg(&e))));
+            return Err(lines.err(
+                s.or(Some(span)),
+                format!("domain {name:?}: {}", param_msg(&e)),
+            ));
         }
         let packet_cost = match &d.packet_cost_us {
             Some(p) if !dp.driver => {
                 return Err(lines.err(
                     Some(p.span()),
-                    format!("packet_cost_us is only for driver domains; set driver = true on {name:?}"),
+                    format!(
+                        "packet_cost_us is only for driver domains; set driver = true on {name:?}"
+                    ),
                 ));
             }
             Some(p) => int(lines, p, "packet_cost_us", 0, US_MAX)? * NS_PER_US,
@@ -431,9 +499,18 @@ fn build(raw: RawScenario, lines: &Lines) -> Result<Scenario, ScenarioError> {
         };
         if dp.driver && workload != Workload::None {
             let s = d.workload.as_ref().map(|w| w.span());
-            return Err(lines.err(s, format!("driver domain {name:?} cannot also run a workload")));
+            return Err(lines.err(
+                s,
+                format!("driver domain {name:?} cannot also run a workload"),
+            ));
         }
-        domains.push(DomainSpec { name, vcpus, params: dp, packet_cost, workload });
+        domains.push(DomainSpec {
+            name,
+            vcpus,
+            params: dp,
+            packet_cost,
+            workload,
+        });
     }
 
     let mut pairs = Vec::new();
@@ -444,20 +521,32 @@ fn build(raw: RawScenario, lines: &Lines) -> Result<Scenario, ScenarioError> {
         let client = lookup(&p.client, "pair client")?;
         let server = lookup(&p.server, "pair server")?;
         if client == server {
-            return Err(lines.err(Some(p.server.span()), "a pair's client and server must be different domains"));
+            return Err(lines.err(
+                Some(p.server.span()),
+                "a pair's client and server must be different domains",
+            ));
         }
         for (idx, n) in [(client, &p.client), (server, &p.server)] {
-            let dom = domains.get(idx).ok_or_else(|| lines.err(Some(n.span()), "internal: bad index"))?;
+            let dom = domains
+                .get(idx)
+                .ok_or_else(|| lines.err(Some(n.span()), "internal: bad index"))?;
             if dom.workload != Workload::None || dom.params.driver {
                 return Err(lines.err(
                     Some(n.span()),
-                    format!("domain {:?} runs a workload or is a driver; pair endpoints must have none", dom.name),
+                    format!(
+                        "domain {:?} runs a workload or is a driver; pair endpoints must have none",
+                        dom.name
+                    ),
                 ));
             }
             if let Some(prev) = endpoint.insert(idx, i) {
                 return Err(lines.err(
                     Some(n.span()),
-                    format!("domain {:?} is already an endpoint of pair {}; one pair per domain", dom.name, prev + 1),
+                    format!(
+                        "domain {:?} is already an endpoint of pair {}; one pair per domain",
+                        dom.name,
+                        prev + 1
+                    ),
                 ));
             }
         }
@@ -469,14 +558,19 @@ fn build(raw: RawScenario, lines: &Lines) -> Result<Scenario, ScenarioError> {
                 if !domains.get(d).is_some_and(|x| x.params.driver) {
                     return Err(lines.err(
                         Some(s.span()),
-                        format!("pair path {:?} is not a driver domain (set driver = true on it)", s.get_ref()),
+                        format!(
+                            "pair path {:?} is not a driver domain (set driver = true on it)",
+                            s.get_ref()
+                        ),
                     ));
                 }
                 Path::Via(d)
             }
         };
-        let client_work = opt_int(lines, &p.client_work_us, "client_work_us", 0, US_MAX, 100)? * NS_PER_US;
-        let server_work = opt_int(lines, &p.server_work_us, "server_work_us", 0, US_MAX, 200)? * NS_PER_US;
+        let client_work =
+            opt_int(lines, &p.client_work_us, "client_work_us", 0, US_MAX, 100)? * NS_PER_US;
+        let server_work =
+            opt_int(lines, &p.server_work_us, "server_work_us", 0, US_MAX, 200)? * NS_PER_US;
         let name = p.name.clone().unwrap_or_else(|| {
             let via = match path {
                 Path::Direct => "direct".to_string(),
@@ -485,7 +579,14 @@ fn build(raw: RawScenario, lines: &Lines) -> Result<Scenario, ScenarioError> {
             format!("{}->{} ({via})", p.client.get_ref(), p.server.get_ref())
         });
         let _ = pspan;
-        pairs.push(PairSpec { name, client, server, path, client_work, server_work });
+        pairs.push(PairSpec {
+            name,
+            client,
+            server,
+            path,
+            client_work,
+            server_work,
+        });
     }
 
     Ok(Scenario {
@@ -503,11 +604,14 @@ fn build(raw: RawScenario, lines: &Lines) -> Result<Scenario, ScenarioError> {
     })
 }
 
+/// Resolves a domain name (with its span, for errors).
+type Lookup<'a> = dyn Fn(&Spanned<String>, &str) -> Result<usize, ScenarioError> + 'a;
+
 fn workload(
     lines: &Lines,
     w: &Spanned<RawWorkload>,
     dom: &str,
-    lookup: &dyn Fn(&Spanned<String>, &str) -> Result<usize, ScenarioError>,
+    lookup: &Lookup,
     names: &HashMap<String, usize>,
 ) -> Result<Workload, ScenarioError> {
     let wr = w.get_ref();
@@ -534,13 +638,19 @@ fn workload(
     };
     for (k, span) in given.iter() {
         if span.is_some() && !allowed.contains(k) {
-            return Err(lines.err(span.clone(), format!("{k} is not a parameter of a {kind} workload")));
+            return Err(lines.err(
+                span.clone(),
+                format!("{k} is not a parameter of a {kind} workload"),
+            ));
         }
     }
     let need = |v: &Option<Spanned<i64>>, k: &str, lo: i64| -> Result<Time, ScenarioError> {
         match v {
             Some(v) => Ok(int(lines, v, k, lo, US_MAX)? * NS_PER_US),
-            None => Err(lines.err(Some(w.span()), format!("{kind} workload of {dom:?} needs {k}"))),
+            None => Err(lines.err(
+                Some(w.span()),
+                format!("{kind} workload of {dom:?} needs {k}"),
+            )),
         }
     };
     match kind {
@@ -552,7 +662,10 @@ fn workload(
                 Some(p) => {
                     let i = lookup(p, "periodic peer")?;
                     if names.get(dom) == Some(&i) {
-                        return Err(lines.err(Some(p.span()), "a periodic workload cannot notify its own domain"));
+                        return Err(lines.err(
+                            Some(p.span()),
+                            "a periodic workload cannot notify its own domain",
+                        ));
                     }
                     Some(i)
                 }
@@ -562,12 +675,20 @@ fn workload(
                 Some(v) => int(lines, v, "peer_work_us", 0, US_MAX)? * NS_PER_US,
                 None => 50 * NS_PER_US,
             };
-            Ok(Workload::Periodic { period, work, peer, peer_work })
+            Ok(Workload::Periodic {
+                period,
+                work,
+                peer,
+                peer_work,
+            })
         }
         _ => {
             let send_cost = need(&wr.send_cost_us, "send_cost_us", 1)?;
             let Some(ts) = &wr.targets else {
-                return Err(lines.err(Some(w.span()), format!("storm workload of {dom:?} needs targets")));
+                return Err(lines.err(
+                    Some(w.span()),
+                    format!("storm workload of {dom:?} needs targets"),
+                ));
             };
             if ts.get_ref().is_empty() {
                 return Err(lines.err(Some(ts.span()), "storm targets must not be empty"));

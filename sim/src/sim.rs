@@ -91,7 +91,12 @@ const EMPTY: (Time, u64, Ev) = (Time::MAX, u64::MAX, Ev::Account);
 
 impl Queue {
     fn new(ncpus: usize) -> Queue {
-        Queue { seq: 0, slots: vec![[EMPTY; 4]; ncpus], mins: vec![(Time::MAX, u64::MAX, 0); ncpus], heap: BinaryHeap::new() }
+        Queue {
+            seq: 0,
+            slots: vec![[EMPTY; 4]; ncpus],
+            mins: vec![(Time::MAX, u64::MAX, 0); ncpus],
+            heap: BinaryHeap::new(),
+        }
     }
 
     fn slot_of(ev: &Ev) -> Option<(usize, usize)> {
@@ -142,7 +147,11 @@ impl Queue {
             (Some(b), h) if h.is_none_or(|h| (b.0, b.1) < h) => {
                 let c = b.2;
                 let k = self.mins.get(c).map_or(0, |m| m.2);
-                let e = self.slots.get_mut(c).and_then(|s| s.get_mut(k)).map(|slot| std::mem::replace(slot, EMPTY))?;
+                let e = self
+                    .slots
+                    .get_mut(c)
+                    .and_then(|s| s.get_mut(k))
+                    .map(|slot| std::mem::replace(slot, EMPTY))?;
                 self.refresh(c);
                 Some((e.0, e.2))
             }
@@ -155,8 +164,14 @@ impl Queue {
 /// A message carried between vCPUs; each one is work for its receiver.
 #[derive(Clone, Copy, Debug)]
 enum Msg {
-    Request { pair: u32, sent_at: Time },
-    Reply { pair: u32, sent_at: Time },
+    Request {
+        pair: u32,
+        sent_at: Time,
+    },
+    Reply {
+        pair: u32,
+        sent_at: Time,
+    },
     /// A periodic workload's notification (ends at its peer).
     Periodic,
 }
@@ -165,15 +180,28 @@ enum Msg {
 enum JobKind {
     Hog,
     /// Client work; `reply` is the send time of the request it answers.
-    Client { pair: u32, reply: Option<Time> },
-    Server { pair: u32, sent_at: Time },
+    Client {
+        pair: u32,
+        reply: Option<Time>,
+    },
+    Server {
+        pair: u32,
+        sent_at: Time,
+    },
     /// A driver domain forwarding a packet to `to` (or to the wire).
-    Forward { msg: Msg, to: Option<u32> },
+    Forward {
+        msg: Msg,
+        to: Option<u32>,
+    },
     /// Work that ends nothing (a periodic peer's handling).
     Sink,
     /// Handling an empty notification on channel `chan`.
-    Event { chan: u32 },
-    Periodic { fired_at: Time },
+    Event {
+        chan: u32,
+    },
+    Periodic {
+        fired_at: Time,
+    },
     StormSend,
 }
 
@@ -291,7 +319,8 @@ impl<'a> Sim<'a> {
     pub fn new(sc: &'a Scenario, params: GlobalParams, label: &str) -> Result<Sim<'a>, String> {
         let _ = label;
         let mut core: Box<Core> = bytemuck::zeroed_box();
-        core.init(params).map_err(|e| format!("scheduler parameters refused by the core: {e:?}"))?;
+        core.init(params)
+            .map_err(|e| format!("scheduler parameters refused by the core: {e:?}"))?;
         for c in 0..sc.pcpus {
             core.pcpu_add(c).map_err(|e| format!("pCPU {c}: {e:?}"))?;
         }
@@ -300,17 +329,29 @@ impl<'a> Sim<'a> {
         let mut first_vcpu = Vec::new();
         let mut unit_vcpu = vec![u32::MAX; commaware_sched::MAX_UNITS];
         for (di, d) in sc.domains.iter().enumerate() {
-            let id = core.dom_add(di as u16).map_err(|e| format!("domain {}: {e:?}", d.name))?;
+            let id = core
+                .dom_add(di as u16)
+                .map_err(|e| format!("domain {}: {e:?}", d.name))?;
             dom_ids.push(id);
             first_vcpu.push(vcpus.len() as u32);
             for v in 0..d.vcpus {
-                let u = core.unit_add(id, v).map_err(|e| format!("domain {} vCPU {v}: {e:?}", d.name))?;
+                let u = core
+                    .unit_add(id, v)
+                    .map_err(|e| format!("domain {} vCPU {v}: {e:?}", d.name))?;
                 if let Some(slot) = unit_vcpu.get_mut(usize::from(u.0)) {
                     *slot = vcpus.len() as u32;
                 }
-                vcpus.push(VCpu { unit: u, dom: di, st: VSt::Blocked, cur: None, queue: VecDeque::new(), rr: 0 });
+                vcpus.push(VCpu {
+                    unit: u,
+                    dom: di,
+                    st: VSt::Blocked,
+                    cur: None,
+                    queue: VecDeque::new(),
+                    rr: 0,
+                });
             }
-            core.dom_set(id, d.params).map_err(|e| format!("domain {}: {e:?}", d.name))?;
+            core.dom_set(id, d.params)
+                .map_err(|e| format!("domain {}: {e:?}", d.name))?;
         }
         let nv = vcpus.len();
         let cpus = (0..sc.pcpus)
@@ -378,7 +419,11 @@ impl<'a> Sim<'a> {
                 Workload::Periodic { peer, .. } => {
                     let peer = peer.map(|p| {
                         let driver = sc.domains.get(p).is_some_and(|x| x.params.driver);
-                        let pv = if driver { hop(p) } else { first_vcpu.get(p).copied().unwrap_or(0) };
+                        let pv = if driver {
+                            hop(p)
+                        } else {
+                            first_vcpu.get(p).copied().unwrap_or(0)
+                        };
                         (pv, driver)
                     });
                     if let Some(x) = sim.periodic_peer.get_mut(v0 as usize) {
@@ -387,12 +432,19 @@ impl<'a> Sim<'a> {
                     if let Some(x) = sim.periodic_log_of.get_mut(v0 as usize) {
                         *x = Some(sim.periodic.len());
                     }
-                    sim.periodic.push(PeriodicLog { dom: di, latencies: Vec::new() });
+                    sim.periodic.push(PeriodicLog {
+                        dom: di,
+                        latencies: Vec::new(),
+                    });
                 }
                 Workload::Storm { targets, .. } => {
                     for &t in targets {
                         let driver = sc.domains.get(t).is_some_and(|x| x.params.driver);
-                        let tv = if driver { hop(t) } else { first_vcpu.get(t).copied().unwrap_or(0) };
+                        let tv = if driver {
+                            hop(t)
+                        } else {
+                            first_vcpu.get(t).copied().unwrap_or(0)
+                        };
                         let ch = sim.chans.len() as u32;
                         sim.chans.push((tv, false));
                         if let Some(x) = sim.storm_chans.get_mut(v0 as usize) {
@@ -417,11 +469,16 @@ impl<'a> Sim<'a> {
     }
 
     fn unit(&self, v: u32) -> UnitId {
-        self.vcpus.get(v as usize).map_or(UnitId(u16::MAX), |x| x.unit)
+        self.vcpus
+            .get(v as usize)
+            .map_or(UnitId(u16::MAX), |x| x.unit)
     }
 
     fn vcpu_of(&self, u: UnitId) -> Option<u32> {
-        self.unit_vcpu.get(usize::from(u.0)).copied().filter(|v| *v != u32::MAX)
+        self.unit_vcpu
+            .get(usize::from(u.0))
+            .copied()
+            .filter(|v| *v != u32::MAX)
     }
 
     fn work(&mut self, base: Time) -> Time {
@@ -450,7 +507,11 @@ impl<'a> Sim<'a> {
             self.advance(c as u16);
         }
         self.stats.wall_s = wall.elapsed().as_secs_f64();
-        let counters = self.dom_ids.iter().map(|d| self.core.domain_counters(*d).unwrap_or_default()).collect();
+        let counters = self
+            .dom_ids
+            .iter()
+            .map(|d| self.core.domain_counters(*d).unwrap_or_default())
+            .collect();
         Outcome {
             scheduler: scheduler.to_string(),
             params: self.core.params(),
@@ -473,24 +534,41 @@ impl<'a> Sim<'a> {
             let dom = self.vcpus.get(v as usize).map_or(0, |x| x.dom);
             let w = self.sc.domains.get(dom).map(|d| d.workload.clone());
             let job = match w {
-                Some(Workload::Hog) => Some(Job { left: Time::MAX, kind: JobKind::Hog }),
-                Some(Workload::Storm { send_cost, .. }) if !self.storm_chans.get(v as usize).is_some_and(Vec::is_empty) => {
+                Some(Workload::Hog) => Some(Job {
+                    left: Time::MAX,
+                    kind: JobKind::Hog,
+                }),
+                Some(Workload::Storm { send_cost, .. })
+                    if !self.storm_chans.get(v as usize).is_some_and(Vec::is_empty) =>
+                {
                     let left = self.work(send_cost);
-                    Some(Job { left, kind: JobKind::StormSend })
+                    Some(Job {
+                        left,
+                        kind: JobKind::StormSend,
+                    })
                 }
                 _ => None,
             };
             let job = job.or_else(|| {
                 let p = self.pair_route.iter().position(|r| r.0 == v)?;
                 let base = self.sc.pairs.get(p)?.client_work;
-                Some(Job { left: base, kind: JobKind::Client { pair: p as u32, reply: None } })
+                Some(Job {
+                    left: base,
+                    kind: JobKind::Client {
+                        pair: p as u32,
+                        reply: None,
+                    },
+                })
             });
             if let Some(j) = job {
                 if let Some(x) = self.vcpus.get_mut(v as usize) {
                     x.queue.push_back(j);
                 }
             }
-            let runnable = self.vcpus.get(v as usize).is_some_and(|x| !x.queue.is_empty());
+            let runnable = self
+                .vcpus
+                .get(v as usize)
+                .is_some_and(|x| !x.queue.is_empty());
             let u = self.unit(v);
             let _ = self.core.unit_insert(u, runnable, 0, &mut self.sink);
             self.stats.core_calls += 1;
@@ -499,8 +577,14 @@ impl<'a> Sim<'a> {
                     x.st = VSt::Runnable;
                 }
             }
-            if let Some(Workload::Periodic { period, .. }) = self.sc.domains.get(dom).map(|d| &d.workload) {
-                if self.periodic_log_of.get(v as usize).is_some_and(Option::is_some) {
+            if let Some(Workload::Periodic { period, .. }) =
+                self.sc.domains.get(dom).map(|d| &d.workload)
+            {
+                if self
+                    .periodic_log_of
+                    .get(v as usize)
+                    .is_some_and(Option::is_some)
+                {
                     let first = self.rng.below(*period as u64) as Time;
                     self.push(first, Ev::Timer { v });
                 }
@@ -517,20 +601,31 @@ impl<'a> Sim<'a> {
     fn handle(&mut self, ev: Ev) {
         match ev {
             Ev::Sched { cpu, token } => {
-                if self.cpus.get(usize::from(cpu)).is_some_and(|c| c.sched_token == token) {
+                if self
+                    .cpus
+                    .get(usize::from(cpu))
+                    .is_some_and(|c| c.sched_token == token)
+                {
                     self.stats.events += 1;
                     self.schedule(cpu, PrevState::Runnable);
                 }
             }
             Ev::Slice { cpu, gen } => {
-                if self.cpus.get(usize::from(cpu)).is_some_and(|c| c.slice_gen == gen) {
+                if self
+                    .cpus
+                    .get(usize::from(cpu))
+                    .is_some_and(|c| c.slice_gen == gen)
+                {
                     self.stats.events += 1;
                     self.schedule(cpu, PrevState::Runnable);
                 }
             }
             Ev::Tick { cpu } => {
                 self.stats.events += 1;
-                let idle = self.cpus.get(usize::from(cpu)).is_none_or(|c| c.curr.is_none());
+                let idle = self
+                    .cpus
+                    .get(usize::from(cpu))
+                    .is_none_or(|c| c.curr.is_none());
                 if idle {
                     if let Some(c) = self.cpus.get_mut(usize::from(cpu)) {
                         c.tick_on = false;
@@ -544,7 +639,11 @@ impl<'a> Sim<'a> {
                 self.flush(Some(cpu));
             }
             Ev::JobDone { cpu, gen } => {
-                if self.cpus.get(usize::from(cpu)).is_some_and(|c| c.job_gen == gen) {
+                if self
+                    .cpus
+                    .get(usize::from(cpu))
+                    .is_some_and(|c| c.job_gen == gen)
+                {
                     self.stats.events += 1;
                     self.job_done(cpu);
                 }
@@ -569,7 +668,9 @@ impl<'a> Sim<'a> {
     /// Charge the running vCPU (or the idle loop) up to now.
     fn advance(&mut self, cpu: u16) {
         let now = self.now;
-        let Some(c) = self.cpus.get_mut(usize::from(cpu)) else { return };
+        let Some(c) = self.cpus.get_mut(usize::from(cpu)) else {
+            return;
+        };
         let dt = now - c.since;
         c.since = now;
         if dt <= 0 {
@@ -578,7 +679,9 @@ impl<'a> Sim<'a> {
         match c.curr {
             None => c.idle_ns += dt,
             Some(v) => {
-                let Some(x) = self.vcpus.get_mut(v as usize) else { return };
+                let Some(x) = self.vcpus.get_mut(v as usize) else {
+                    return;
+                };
                 if let Some(j) = x.cur.as_mut() {
                     if !matches!(j.kind, JobKind::Hog) {
                         j.left = (j.left - dt).max(0);
@@ -593,7 +696,9 @@ impl<'a> Sim<'a> {
 
     /// A tickle for `cpu` arrives at `at` (one pending softirq per pCPU).
     fn raise(&mut self, cpu: u16, at: Time) {
-        let Some(c) = self.cpus.get_mut(usize::from(cpu)) else { return };
+        let Some(c) = self.cpus.get_mut(usize::from(cpu)) else {
+            return;
+        };
         if c.sched_at.is_some_and(|p| p <= at) {
             return;
         }
@@ -610,7 +715,11 @@ impl<'a> Sim<'a> {
         }
         let ts = std::mem::take(&mut self.sink.tickles);
         for &t in &ts {
-            let at = if Some(t) == origin { self.now } else { self.now + self.sc.ipi_latency };
+            let at = if Some(t) == origin {
+                self.now
+            } else {
+                self.now + self.sc.ipi_latency
+            };
             self.raise(t, at);
         }
         self.sink.tickles = ts;
@@ -620,12 +729,16 @@ impl<'a> Sim<'a> {
     /// `do_schedule` on `cpu`, and carry out its Decision.
     fn schedule(&mut self, cpu: u16, prev_state: PrevState) {
         self.advance(cpu);
-        let Some(c) = self.cpus.get_mut(usize::from(cpu)) else { return };
+        let Some(c) = self.cpus.get_mut(usize::from(cpu)) else {
+            return;
+        };
         // This do_schedule consumes every tickle raised so far.
         c.sched_at = None;
         c.sched_token += 1;
         let prev = c.curr;
-        let d: Decision = self.core.do_schedule(cpu, self.now, prev_state, false, &mut self.sink);
+        let d: Decision = self
+            .core
+            .do_schedule(cpu, self.now, prev_state, false, &mut self.sink);
         self.stats.core_calls += 1;
         self.stats.schedules += 1;
         let next = match d.next {
@@ -646,7 +759,11 @@ impl<'a> Sim<'a> {
             self.stats.switches += 1;
             if let Some(p) = prev {
                 if let Some(x) = self.vcpus.get_mut(p as usize) {
-                    x.st = if prev_state == PrevState::Runnable { VSt::Runnable } else { VSt::Blocked };
+                    x.st = if prev_state == PrevState::Runnable {
+                        VSt::Runnable
+                    } else {
+                        VSt::Blocked
+                    };
                 }
             }
             if let Some(n) = next {
@@ -670,7 +787,9 @@ impl<'a> Sim<'a> {
         }
         let tick = self.tick;
         let now = self.now;
-        let Some(c) = self.cpus.get_mut(usize::from(cpu)) else { return };
+        let Some(c) = self.cpus.get_mut(usize::from(cpu)) else {
+            return;
+        };
         c.slice_gen += 1;
         let slice_gen = c.slice_gen;
         let start_tick = next.is_some() && !c.tick_on;
@@ -678,7 +797,13 @@ impl<'a> Sim<'a> {
             c.tick_on = true;
         }
         if next.is_some() && d.slice >= 0 {
-            self.push(now + d.slice, Ev::Slice { cpu, gen: slice_gen });
+            self.push(
+                now + d.slice,
+                Ev::Slice {
+                    cpu,
+                    gen: slice_gen,
+                },
+            );
         }
         if start_tick {
             self.push(now + tick, Ev::Tick { cpu });
@@ -698,7 +823,9 @@ impl<'a> Sim<'a> {
     /// event. Returns false when it has nothing to do.
     fn dispatch(&mut self, v: u32, cpu: u16) -> bool {
         let now = self.now;
-        let Some(x) = self.vcpus.get_mut(v as usize) else { return false };
+        let Some(x) = self.vcpus.get_mut(v as usize) else {
+            return false;
+        };
         if x.cur.is_none() {
             let Some(j) = x.queue.pop_front() else {
                 if let Some(c) = self.cpus.get_mut(usize::from(cpu)) {
@@ -709,7 +836,10 @@ impl<'a> Sim<'a> {
             x.cur = Some(j);
             // What starting a job means to the measurements.
             match j.kind {
-                JobKind::Client { pair, reply: Some(sent) } => {
+                JobKind::Client {
+                    pair,
+                    reply: Some(sent),
+                } => {
                     if let Some(l) = self.pairs.get_mut(pair as usize) {
                         l.latencies.push(now - sent);
                     }
@@ -729,9 +859,19 @@ impl<'a> Sim<'a> {
                 _ => {}
             }
         }
-        let left = self.vcpus.get(v as usize).and_then(|x| x.cur).map_or(0, |j| j.left);
-        let hog = self.vcpus.get(v as usize).and_then(|x| x.cur).is_some_and(|j| matches!(j.kind, JobKind::Hog));
-        let Some(c) = self.cpus.get_mut(usize::from(cpu)) else { return true };
+        let left = self
+            .vcpus
+            .get(v as usize)
+            .and_then(|x| x.cur)
+            .map_or(0, |j| j.left);
+        let hog = self
+            .vcpus
+            .get(v as usize)
+            .and_then(|x| x.cur)
+            .is_some_and(|j| matches!(j.kind, JobKind::Hog));
+        let Some(c) = self.cpus.get_mut(usize::from(cpu)) else {
+            return true;
+        };
         c.job_gen += 1;
         let gen = c.job_gen;
         if !hog {
@@ -742,8 +882,12 @@ impl<'a> Sim<'a> {
 
     fn job_done(&mut self, cpu: u16) {
         self.advance(cpu);
-        let Some(v) = self.cpus.get(usize::from(cpu)).and_then(|c| c.curr) else { return };
-        let Some(job) = self.vcpus.get_mut(v as usize).and_then(|x| x.cur.take()) else { return };
+        let Some(v) = self.cpus.get(usize::from(cpu)).and_then(|c| c.curr) else {
+            return;
+        };
+        let Some(job) = self.vcpus.get_mut(v as usize).and_then(|x| x.cur.take()) else {
+            return;
+        };
         self.complete(v, cpu, job);
         if !self.dispatch(v, cpu) {
             self.schedule(cpu, PrevState::Blocked);
@@ -770,7 +914,13 @@ impl<'a> Sim<'a> {
                 if let Some(Some((peer, driver))) = self.periodic_peer.get(v as usize).copied() {
                     let j = if driver {
                         let cost = self.driver_cost(peer);
-                        Job { left: cost, kind: JobKind::Forward { msg: Msg::Periodic, to: None } }
+                        Job {
+                            left: cost,
+                            kind: JobKind::Forward {
+                                msg: Msg::Periodic,
+                                to: None,
+                            },
+                        }
                     } else {
                         self.job_for(Msg::Periodic)
                     };
@@ -778,7 +928,11 @@ impl<'a> Sim<'a> {
                 }
             }
             JobKind::StormSend => {
-                let chans = self.storm_chans.get(v as usize).cloned().unwrap_or_default();
+                let chans = self
+                    .storm_chans
+                    .get(v as usize)
+                    .cloned()
+                    .unwrap_or_default();
                 if !chans.is_empty() {
                     let rr = self.vcpus.get(v as usize).map_or(0, |x| x.rr);
                     let ch = chans.get(rr % chans.len()).copied().unwrap_or(0);
@@ -787,10 +941,15 @@ impl<'a> Sim<'a> {
                     }
                     self.send_event(v, cpu, ch);
                     let dom = self.vcpus.get(v as usize).map_or(0, |x| x.dom);
-                    if let Some(Workload::Storm { send_cost, .. }) = self.sc.domains.get(dom).map(|d| &d.workload) {
+                    if let Some(Workload::Storm { send_cost, .. }) =
+                        self.sc.domains.get(dom).map(|d| &d.workload)
+                    {
                         let left = self.work(*send_cost);
                         if let Some(x) = self.vcpus.get_mut(v as usize) {
-                            x.queue.push_front(Job { left, kind: JobKind::StormSend });
+                            x.queue.push_front(Job {
+                                left,
+                                kind: JobKind::StormSend,
+                            });
                         }
                     }
                 }
@@ -808,17 +967,37 @@ impl<'a> Sim<'a> {
     fn job_for(&mut self, msg: Msg) -> Job {
         match msg {
             Msg::Request { pair, sent_at } => {
-                let base = self.sc.pairs.get(pair as usize).map_or(0, |p| p.server_work);
-                Job { left: self.work(base), kind: JobKind::Server { pair, sent_at } }
+                let base = self
+                    .sc
+                    .pairs
+                    .get(pair as usize)
+                    .map_or(0, |p| p.server_work);
+                Job {
+                    left: self.work(base),
+                    kind: JobKind::Server { pair, sent_at },
+                }
             }
             Msg::Reply { pair, sent_at } => {
-                let base = self.sc.pairs.get(pair as usize).map_or(0, |p| p.client_work);
-                Job { left: self.work(base), kind: JobKind::Client { pair, reply: Some(sent_at) } }
+                let base = self
+                    .sc
+                    .pairs
+                    .get(pair as usize)
+                    .map_or(0, |p| p.client_work);
+                Job {
+                    left: self.work(base),
+                    kind: JobKind::Client {
+                        pair,
+                        reply: Some(sent_at),
+                    },
+                }
             }
             Msg::Periodic => {
                 let dom = 0;
                 let _ = dom;
-                Job { left: 0, kind: JobKind::Sink }
+                Job {
+                    left: 0,
+                    kind: JobKind::Sink,
+                }
             }
         }
     }
@@ -829,7 +1008,9 @@ impl<'a> Sim<'a> {
             Msg::Request { pair, .. } | Msg::Reply { pair, .. } => pair,
             Msg::Periodic => return,
         };
-        let Some(&(client, server, req, rep)) = self.pair_route.get(pair as usize) else { return };
+        let Some(&(client, server, req, rep)) = self.pair_route.get(pair as usize) else {
+            return;
+        };
         let (dst, hop) = match msg {
             Msg::Request { .. } => (server, req),
             _ => (client, rep),
@@ -841,7 +1022,15 @@ impl<'a> Sim<'a> {
             }
             Some(h) => {
                 let cost = self.driver_cost(h);
-                self.deliver(from, cpu, h, Job { left: cost, kind: JobKind::Forward { msg, to: Some(dst) } });
+                self.deliver(
+                    from,
+                    cpu,
+                    h,
+                    Job {
+                        left: cost,
+                        kind: JobKind::Forward { msg, to: Some(dst) },
+                    },
+                );
             }
         }
     }
@@ -856,7 +1045,10 @@ impl<'a> Sim<'a> {
                     Some(Workload::Periodic { peer_work, .. }) => *peer_work,
                     _ => 0,
                 };
-                Job { left: self.work(base), kind: JobKind::Sink }
+                Job {
+                    left: self.work(base),
+                    kind: JobKind::Sink,
+                }
             }
             _ => job,
         };
@@ -872,7 +1064,9 @@ impl<'a> Sim<'a> {
 
     /// An empty notification on a storm channel (coalesces while pending).
     fn send_event(&mut self, from: u32, cpu: u16, chan: u32) {
-        let Some(&(to, pending)) = self.chans.get(chan as usize) else { return };
+        let Some(&(to, pending)) = self.chans.get(chan as usize) else {
+            return;
+        };
         let (su, du) = (self.unit(from), self.unit(to));
         self.core.notify(su, du, self.now, &mut self.sink);
         self.stats.core_calls += 1;
@@ -882,7 +1076,10 @@ impl<'a> Sim<'a> {
             }
             let left = self.work(self.sc.event_cost);
             if let Some(x) = self.vcpus.get_mut(to as usize) {
-                x.queue.push_back(Job { left, kind: JobKind::Event { chan } });
+                x.queue.push_back(Job {
+                    left,
+                    kind: JobKind::Event { chan },
+                });
             }
             self.kick(to);
         }
@@ -891,7 +1088,9 @@ impl<'a> Sim<'a> {
 
     /// Xen's vcpu_kick: wake the vCPU if it is blocked.
     fn kick(&mut self, v: u32) {
-        let Some(x) = self.vcpus.get_mut(v as usize) else { return };
+        let Some(x) = self.vcpus.get_mut(v as usize) else {
+            return;
+        };
         if x.st == VSt::Blocked {
             x.st = VSt::Runnable;
             let u = x.unit;
@@ -902,12 +1101,17 @@ impl<'a> Sim<'a> {
 
     fn timer(&mut self, v: u32) {
         let dom = self.vcpus.get(v as usize).map_or(0, |x| x.dom);
-        let Some(Workload::Periodic { period, work, .. }) = self.sc.domains.get(dom).map(|d| d.workload.clone()) else {
+        let Some(Workload::Periodic { period, work, .. }) =
+            self.sc.domains.get(dom).map(|d| d.workload.clone())
+        else {
             return;
         };
         let left = self.work(work);
         if let Some(x) = self.vcpus.get_mut(v as usize) {
-            x.queue.push_back(Job { left, kind: JobKind::Periodic { fired_at: self.now } });
+            x.queue.push_back(Job {
+                left,
+                kind: JobKind::Periodic { fired_at: self.now },
+            });
         }
         self.kick(v);
         let origin = self.core.unit_cpu(self.unit(v));

@@ -14,7 +14,14 @@ fn scenario(name: &str, duration_ms: i64) -> Scenario {
     sc
 }
 
-const ALL: [&str; 6] = ["jboss-db", "jboss-db-nohogs", "jboss-db-storm", "vchan-hogs", "periodic-hogs", "caps"];
+const ALL: [&str; 6] = [
+    "jboss-db",
+    "jboss-db-nohogs",
+    "jboss-db-storm",
+    "vchan-hogs",
+    "periodic-hogs",
+    "caps",
+];
 
 #[test]
 fn same_seed_same_run() {
@@ -47,14 +54,29 @@ fn cpu_time_is_conserved() {
             let o = run_raw(&sc, w, false).unwrap();
             let given: Time = o.dom_run.iter().sum();
             let pool = Time::from(sc.pcpus) * sc.duration;
-            assert_eq!(given + o.idle, pool, "{name} under {}: run {given} + idle {} != {pool}", w.name(), o.idle);
+            assert_eq!(
+                given + o.idle,
+                pool,
+                "{name} under {}: run {given} + idle {} != {pool}",
+                w.name(),
+                o.idle
+            );
             // The core counted the same running time, except what each pCPU
             // ran since its last charge (at most a slice per pCPU).
             let core_run: Time = o.counters.iter().map(|c| c.run_ns).sum();
-            assert!(core_run <= given, "{name}: core counted {core_run} > engine {given}");
+            assert!(
+                core_run <= given,
+                "{name}: core counted {core_run} > engine {given}"
+            );
             let slack = Time::from(sc.pcpus) * sc.params.tslice();
-            assert!(given - core_run <= slack, "{name}: core {core_run} vs engine {given}");
-            assert_eq!(o.core_ledger.0, core_run, "{name}: ledger and per-domain counters agree");
+            assert!(
+                given - core_run <= slack,
+                "{name}: core {core_run} vs engine {given}"
+            );
+            assert_eq!(
+                o.core_ledger.0, core_run,
+                "{name}: ledger and per-domain counters agree"
+            );
             assert_eq!(o.stats.anomalies, 0, "{name} under {}", w.name());
         }
     }
@@ -110,6 +132,9 @@ fn credit1_run_counts_no_commaware_activity() {
     let sc = scenario("jboss-db-storm", 500);
     let o = run_raw(&sc, Which::Credit, false).unwrap();
     for c in &o.counters {
-        assert_eq!((c.boosts, c.donations, c.donated_ns, c.received_ns), (0, 0, 0, 0));
+        assert_eq!(
+            (c.boosts, c.donations, c.donated_ns, c.received_ns),
+            (0, 0, 0, 0)
+        );
     }
 }

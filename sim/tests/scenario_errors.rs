@@ -29,7 +29,10 @@ path = "dom0"
 
 /// The line of the first occurrence of `needle` in `src` (1-based).
 fn line_of(src: &str, needle: &str) -> usize {
-    src.lines().position(|l| l.contains(needle)).map(|i| i + 1).expect("needle present")
+    src.lines()
+        .position(|l| l.contains(needle))
+        .map(|i| i + 1)
+        .expect("needle present")
 }
 
 fn err_line(src: &str) -> (usize, String) {
@@ -57,7 +60,10 @@ fn unknown_key_names_its_line() {
 
 #[test]
 fn unknown_key_in_scheduler_names_its_line() {
-    let src = GOOD.replace("duration_ms = 100", "duration_ms = 100\n[scheduler]\ntslice = 10");
+    let src = GOOD.replace(
+        "duration_ms = 100",
+        "duration_ms = 100\n[scheduler]\ntslice = 10",
+    );
     let (line, msg) = err_line(&src);
     assert_eq!(line, line_of(&src, "tslice = 10"));
     assert!(msg.contains("tslice"), "{msg}");
@@ -79,12 +85,21 @@ fn wrong_type_names_its_line() {
 
 #[test]
 fn scheduler_knob_out_of_range_is_checked_by_the_core_and_names_its_line() {
-    let src = GOOD.replace("duration_ms = 100", "duration_ms = 100\n\n[scheduler]\nboost = true\ntslice_ms = 0");
+    let src = GOOD.replace(
+        "duration_ms = 100",
+        "duration_ms = 100\n\n[scheduler]\nboost = true\ntslice_ms = 0",
+    );
     let (line, msg) = err_line(&src);
     assert_eq!(line, line_of(&src, "tslice_ms = 0"));
-    assert!(msg.contains("tslice_ms") && msg.contains("1..=1000"), "{msg}");
+    assert!(
+        msg.contains("tslice_ms") && msg.contains("1..=1000"),
+        "{msg}"
+    );
     // A cross-knob rule of the core (ratelimit no longer than the slice).
-    let src = GOOD.replace("duration_ms = 100", "duration_ms = 100\n[scheduler]\ntslice_ms = 1\nratelimit_us = 2000\nboost_us = 500");
+    let src = GOOD.replace(
+        "duration_ms = 100",
+        "duration_ms = 100\n[scheduler]\ntslice_ms = 1\nratelimit_us = 2000\nboost_us = 500",
+    );
     let (line, msg) = err_line(&src);
     assert_eq!(line, line_of(&src, "ratelimit_us"));
     assert!(msg.contains("ratelimit_us"), "{msg}");
@@ -125,7 +140,16 @@ fn pair_path_through_a_non_driver_names_the_line() {
 fn duplicate_domain_names_the_second_definition() {
     let src = GOOD.replace("name = \"hog\"", "name = \"db\"");
     let (line, msg) = err_line(&src);
-    assert_eq!(line, src.lines().enumerate().filter(|(_, l)| l.contains("name = \"db\"")).nth(1).unwrap().0 + 1);
+    assert_eq!(
+        line,
+        src.lines()
+            .enumerate()
+            .filter(|(_, l)| l.contains("name = \"db\""))
+            .nth(1)
+            .unwrap()
+            .0
+            + 1
+    );
     assert!(msg.contains("twice"), "{msg}");
 }
 
@@ -139,7 +163,10 @@ fn workload_errors_name_their_line() {
     let (line, msg) = err_line(&src);
     assert_eq!(line, line_of(&src, "period_us"));
     assert!(msg.contains("period_us"), "{msg}");
-    let src = GOOD.replace("{ kind = \"hog\" }", "{ kind = \"storm\", send_cost_us = 2, targets = [\"nobody\"] }");
+    let src = GOOD.replace(
+        "{ kind = \"hog\" }",
+        "{ kind = \"storm\", send_cost_us = 2, targets = [\"nobody\"] }",
+    );
     let (line, msg) = err_line(&src);
     assert_eq!(line, line_of(&src, "nobody"));
     assert!(msg.contains("nobody"), "{msg}");
