@@ -122,6 +122,10 @@ fn main() -> ExitCode {
     }
     if let Some(d) = o.duration_ms {
         sc.duration = d * NS_PER_MS;
+        if sc.warmup >= sc.duration {
+            eprintln!("commaware-sim: note: warm-up ({} ms) not shorter than --duration-ms; measuring from 0", sc.warmup / NS_PER_MS);
+            sc.warmup = 0;
+        }
     }
     if o.cmd == "validate" {
         println!(

@@ -235,7 +235,7 @@ pub fn summarize(sc: &Scenario, o: &Outcome) -> RunResult {
         .map(|(p, l)| PairResult {
             name: p.name.clone(),
             latency: Dist::of(&l.latencies),
-            requests_per_s: l.latencies.len() as f64 / secs,
+            requests_per_s: l.latencies.len() as f64 / (secs - sc.warmup as f64 / 1e9),
         })
         .collect();
     let periodic = o

@@ -10,6 +10,7 @@
 //! ipi_latency_us = 2       # tickle -> remote do_schedule (default 2)
 //! event_cost_us = 2        # guest CPU to handle an empty notification (default 2)
 //! jitter_pct = 10          # +- spread of every work time (default 10)
+//! warmup_ms = 1000         # latencies of requests sent before this are not counted (default 0)
 //!
 //! [scheduler]              # commaware's global knobs (GlobalParams); omitted = defaults
 //! tslice_ms = 30
@@ -59,6 +60,8 @@ pub struct Scenario {
     pub ipi_latency: Time,
     pub event_cost: Time,
     pub jitter_pct: u32,
+    /// Latencies of requests sent (timers fired) before this are not counted.
+    pub warmup: Time,
     /// commaware's knobs (the `[scheduler]` table over `GlobalParams::DEFAULT`).
     pub params: GlobalParams,
     pub domains: Vec<DomainSpec>,
@@ -192,6 +195,7 @@ struct RawScenario {
     ipi_latency_us: Option<Spanned<i64>>,
     event_cost_us: Option<Spanned<i64>>,
     jitter_pct: Option<Spanned<i64>>,
+    warmup_ms: Option<Spanned<i64>>,
     scheduler: Option<Spanned<RawSched>>,
     #[serde(default)]
     domain: Vec<Spanned<RawDomain>>,
@@ -345,6 +349,11 @@ fn build(raw: RawScenario, lines: &Lines) -> Result<Scenario, ScenarioError> {
         opt_int(lines, &raw.ipi_latency_us, "ipi_latency_us", 0, 10_000, 2)? * NS_PER_US;
     let event_cost = opt_int(lines, &raw.event_cost_us, "event_cost_us", 0, 10_000, 2)? * NS_PER_US;
     let jitter_pct = opt_int(lines, &raw.jitter_pct, "jitter_pct", 0, 90, 10)? as u32;
+    let warmup = opt_int(lines, &raw.warmup_ms, "warmup_ms", 0, 86_400_000, 0)? * NS_PER_MS;
+    if warmup >= duration {
+        let span = raw.warmup_ms.as_ref().map(|w| w.span());
+        return Err(lines.err(span, "warmup_ms must be shorter than the duration"));
+    }
 
     // [scheduler]: over the defaults, validated by the core's own rules.
     let mut params = GlobalParams::DEFAULT;
@@ -598,6 +607,7 @@ fn build(raw: RawScenario, lines: &Lines) -> Result<Scenario, ScenarioError> {
         ipi_latency,
         event_cost,
         jitter_pct,
+        warmup,
         params,
         domains,
         pairs,

@@ -840,13 +840,21 @@ impl<'a> Sim<'a> {
                     pair,
                     reply: Some(sent),
                 } => {
-                    if let Some(l) = self.pairs.get_mut(pair as usize) {
+                    if let Some(l) = self
+                        .pairs
+                        .get_mut(pair as usize)
+                        .filter(|_| sent >= self.sc.warmup)
+                    {
                         l.latencies.push(now - sent);
                     }
                 }
                 JobKind::Periodic { fired_at } => {
                     if let Some(Some(i)) = self.periodic_log_of.get(v as usize) {
-                        if let Some(l) = self.periodic.get_mut(*i) {
+                        if let Some(l) = self
+                            .periodic
+                            .get_mut(*i)
+                            .filter(|_| fired_at >= self.sc.warmup)
+                        {
                             l.latencies.push(now - fired_at);
                         }
                     }

@@ -20,6 +20,7 @@ fn no_runnable_domain_starves_under_commaware() {
     let p = format!("{}/../scenarios/caps.toml", env!("CARGO_MANIFEST_DIR"));
     let mut sc = load(&p).unwrap();
     sc.duration = 2_000 * NS_PER_MS;
+    sc.warmup = 0;
     let r = summarize(&sc, &run_raw(&sc, Which::Commaware, false).unwrap());
     for d in r.domains.iter().filter(|d| d.workload == "hog") {
         assert!(
@@ -48,6 +49,7 @@ fn hogs_keep_their_share_within_two_points() {
     .unwrap();
     let mut sc = parse(&src).unwrap();
     sc.duration = 5_000 * NS_PER_MS;
+    sc.warmup = 0;
     let r = summarize(&sc, &run_raw(&sc, Which::Commaware, false).unwrap());
     for d in r.domains.iter().filter(|d| d.workload == "hog") {
         assert!(

@@ -11,6 +11,7 @@ fn scenario(name: &str, duration_ms: i64) -> Scenario {
     let p = format!("{}/../scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"));
     let mut sc = load(&p).unwrap();
     sc.duration = duration_ms * NS_PER_MS;
+    sc.warmup = sc.warmup.min(sc.duration / 4);
     sc
 }
 

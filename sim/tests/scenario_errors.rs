@@ -194,3 +194,11 @@ fn the_shipped_scenarios_parse() {
     }
     assert!(n >= 6, "expected the shipped scenarios, found {n}");
 }
+
+#[test]
+fn warmup_not_shorter_than_the_run_names_its_line() {
+    let src = GOOD.replace("duration_ms = 100", "duration_ms = 100\nwarmup_ms = 100");
+    let (line, msg) = err_line(&src);
+    assert_eq!(line, line_of(&src, "warmup_ms"));
+    assert!(msg.contains("warmup"), "{msg}");
+}
