@@ -168,7 +168,21 @@ build_hypervisor() {
         [ -f "$RUST_OBJ" ] || die "CONFIG_SCHED_COMMAWARE=y but no Rust object at $RUST_OBJ (run: make rust-obj)"
         args+=("COMMAWARE_RS_OBJ=$(realpath "$RUST_OBJ")")
     fi
-    run_logged xen-hypervisor xen_make "${args[@]}"
+    # Xen's make always recompiles version.o and relinks (about 20 s); skip
+    # it when nothing that goes into the image changed.
+    local stamp="$XEN_DIST/.hypervisor-built" want
+    want=$({
+        patch_hash
+        grep -v '^#' "$XEN_WORK/xen/.config"
+        printf '%s\n' "${args[@]}"
+        [ ${#args[@]} -eq 0 ] || sha256sum <"$RUST_OBJ"
+    } | sha256sum | cut -d' ' -f1)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -f "$XEN_DIST/boot/xen.gz" ]; then
+        log "hypervisor unchanged: $XEN_DIST/boot/xen.gz"
+        return 0
+    fi
+    rm -f "$stamp"
+    run_logged xen-hypervisor xen_make ${args[@]+"${args[@]}"}
     mkdir -p "$XEN_DIST/boot"
     local f
     for f in xen xen-syms; do
@@ -178,6 +192,7 @@ build_hypervisor() {
     if [ ! -f "$XEN_DIST/boot/xen.gz" ] || [ "$XEN_DIST/boot/xen" -nt "$XEN_DIST/boot/xen.gz" ]; then
         gzip -9 -n -c "$XEN_DIST/boot/xen" >"$XEN_DIST/boot/xen.gz"
     fi
+    printf '%s\n' "$want" >"$stamp"
     log "hypervisor: $XEN_DIST/boot/xen.gz ($(stat -c %s "$XEN_DIST/boot/xen.gz") bytes), xen-syms, xen.config"
 }
 
