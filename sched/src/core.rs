@@ -671,7 +671,10 @@ impl Core {
 
     /// The per-pCPU tick, every third of a slice (credit1's `csched_tick`):
     /// charge the running unit, end its credit1 boost (it is evidently
-    /// using the CPU), and put it on the active list.
+    /// using the CPU), and put it on the active list. Simplification:
+    /// credit1's tick also re-runs the pCPU pick for a running unit that was
+    /// already active and, if an idler would suit it better, makes it
+    /// migrate; here only queued units move (an idle pCPU steals them).
     pub fn tick<S: Sink>(&mut self, cpu: Cpu, now: Time, sink: &mut S) {
         let Some(pc) = self.pcpus.get_mut(usize::from(cpu)).filter(|p| p.in_use) else { return };
         pc.ticks = pc.ticks.wrapping_add(1);

@@ -18,6 +18,10 @@
 //!    one whose affinity allows this pCPU);
 //! 5. the slice is the time slice, shortened to the end of a communication
 //!    boost or a donation so that either ends on time.
+//!
+//! Simplification against credit1: stealing looks at hard affinity only
+//! (credit1 makes a soft-affinity pass first), and at all peers in one
+//! round robin (credit1 walks NUMA node by node).
 
 use commaware_accounting::credit::{Time, MIN_TIMER};
 

@@ -12,6 +12,18 @@
 //!
 //! An interrupted idle pCPU leaves the idlers set until it schedules, so a
 //! burst of wakes spreads over several idle pCPUs.
+//!
+//! Simplifications against credit1, all about where work lands, none about
+//! who runs first or for how long:
+//! - hard affinity only: credit1 first looks for idlers in the soft
+//!   affinity, then in the hard one;
+//! - when `new` preempts `cur` and `cur` could run on an idler, credit1
+//!   also flags `cur` for migration (`_VPF_migrating`) so that it moves
+//!   there at once; here `cur` goes back to its queue, where an idle pCPU
+//!   steals it at its next schedule;
+//! - `pick_resource` has no SMT/socket walk, and counts the unit's own pCPU
+//!   as idle only if the unit is what runs there (credit1 counts it idle
+//!   whenever nothing else is queued there).
 
 use commaware_accounting::credit::Time;
 
