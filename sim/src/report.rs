@@ -72,6 +72,9 @@ pub struct PeriodicResult {
     pub domain: String,
     /// Timer expiry to the work starting.
     pub wake_latency: Dist,
+    /// Timer expiry to the peer having handled the notification (the
+    /// driver's packet processed, or the peer's work done).
+    pub delivered_latency: Dist,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -247,6 +250,7 @@ pub fn summarize(sc: &Scenario, o: &Outcome) -> RunResult {
                 .get(l.dom)
                 .map_or_else(String::new, |d| d.name.clone()),
             wake_latency: Dist::of(&l.latencies),
+            delivered_latency: Dist::of(&l.delivered),
         })
         .collect();
     let p = o.params;
@@ -275,6 +279,17 @@ pub fn summarize(sc: &Scenario, o: &Outcome) -> RunResult {
         invariant_violation: o.first_violation.clone(),
     }
 }
+
+/// The rows printed for a periodic workload.
+type PeriodicRow = (&'static str, &'static str, fn(&PeriodicResult) -> f64);
+const PERIODIC_ROWS: [PeriodicRow; 6] = [
+    ("wake", "p99", |x| x.wake_latency.p99_us),
+    ("wake", "max", |x| x.wake_latency.max_us),
+    ("delivered", "p50", |x| x.delivered_latency.p50_us),
+    ("delivered", "p99", |x| x.delivered_latency.p99_us),
+    ("delivered", "p99.9", |x| x.delivered_latency.p999_us),
+    ("delivered", "max", |x| x.delivered_latency.max_us),
+];
 
 /// A labelled column of a pair's results.
 type Row = (&'static str, fn(&PairResult) -> f64);
@@ -369,38 +384,28 @@ pub fn text(sc: &Scenario, runs: &[RunResult], stats: bool) -> String {
         let _ = writeln!(s);
     }
     if runs.first().is_some_and(|r| !r.periodic.is_empty()) {
-        let _ = writeln!(s, "\nperiodic wake latency (timer -> running)\n{hdr}");
-        for (i, p) in runs
-            .first()
-            .map(|r| r.periodic.clone())
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
-            for (label, f) in [("p50", 0usize), ("p99", 1), ("p99.9", 3), ("max", 2)] {
-                let _ = write!(s, "  {:<26}", format!("{} {label}", p.domain));
+        let _ = writeln!(
+            s,
+            "\nperiodic workloads: timer -> running (wake), timer -> peer done (delivered)\n{hdr}"
+        );
+        let first = runs.first().map(|r| r.periodic.clone()).unwrap_or_default();
+        for (i, p) in first.iter().enumerate() {
+            for (what, label, pick) in PERIODIC_ROWS {
+                let _ = write!(s, "  {:<26}", format!("{} {what} {label}", p.domain));
                 let vals: Vec<f64> = runs
                     .iter()
                     .filter_map(|r| r.periodic.get(i))
-                    .map(|x| match f {
-                        0 => x.wake_latency.p50_us,
-                        1 => x.wake_latency.p99_us,
-                        3 => x.wake_latency.p999_us,
-                        _ => x.wake_latency.max_us,
-                    })
+                    .map(pick)
                     .collect();
                 for v in &vals {
                     let _ = write!(s, "{:>14}", us(*v));
                 }
                 if two {
-                    let _ = write!(
-                        s,
-                        "{:>10}",
-                        ratio(
-                            vals.first().copied().unwrap_or(0.0),
-                            vals.get(1).copied().unwrap_or(0.0)
-                        )
+                    let r = ratio(
+                        vals.first().copied().unwrap_or(0.0),
+                        vals.get(1).copied().unwrap_or(0.0),
                     );
+                    let _ = write!(s, "{r:>10}");
                 }
                 let _ = writeln!(s);
             }

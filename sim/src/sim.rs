@@ -172,8 +172,12 @@ enum Msg {
         pair: u32,
         sent_at: Time,
     },
-    /// A periodic workload's notification (ends at its peer).
-    Periodic,
+    /// A periodic workload's notification (ends at its peer): its log and
+    /// when its timer fired.
+    Periodic {
+        log: u32,
+        fired_at: Time,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -193,8 +197,12 @@ enum JobKind {
         msg: Msg,
         to: Option<u32>,
     },
-    /// Work that ends nothing (a periodic peer's handling).
-    Sink,
+    /// A periodic peer's handling of the notification of periodic log `log`
+    /// whose timer fired at `fired_at`.
+    Sink {
+        log: u32,
+        fired_at: Time,
+    },
     /// Handling an empty notification on channel `chan`.
     Event {
         chan: u32,
@@ -251,6 +259,8 @@ pub struct PairLog {
 pub struct PeriodicLog {
     pub dom: usize,
     pub latencies: Vec<Time>,
+    /// Timer expiry to the peer having handled the notification.
+    pub delivered: Vec<Time>,
 }
 
 /// Counters of the engine itself.
@@ -435,6 +445,7 @@ impl<'a> Sim<'a> {
                     sim.periodic.push(PeriodicLog {
                         dom: di,
                         latencies: Vec::new(),
+                        delivered: Vec::new(),
                     });
                 }
                 Workload::Storm { targets, .. } => {
@@ -905,7 +916,18 @@ impl<'a> Sim<'a> {
     /// What a finished job sets off.
     fn complete(&mut self, v: u32, cpu: u16, job: Job) {
         match job.kind {
-            JobKind::Hog | JobKind::Sink | JobKind::Event { .. } => {}
+            JobKind::Hog | JobKind::Event { .. } => {}
+            JobKind::Sink { log, fired_at }
+            | JobKind::Forward {
+                msg: Msg::Periodic { log, fired_at },
+                to: None,
+            } => {
+                if fired_at >= self.sc.warmup {
+                    if let Some(l) = self.periodic.get_mut(log as usize) {
+                        l.delivered.push(self.now - fired_at);
+                    }
+                }
+            }
             JobKind::Client { pair, .. } => {
                 let sent_at = self.now;
                 self.route(v, cpu, Msg::Request { pair, sent_at });
@@ -918,19 +940,25 @@ impl<'a> Sim<'a> {
                 self.deliver(v, cpu, to, j);
             }
             JobKind::Forward { to: None, .. } => {}
-            JobKind::Periodic { .. } => {
+            JobKind::Periodic { fired_at } => {
+                let log = self
+                    .periodic_log_of
+                    .get(v as usize)
+                    .copied()
+                    .flatten()
+                    .unwrap_or(0) as u32;
                 if let Some(Some((peer, driver))) = self.periodic_peer.get(v as usize).copied() {
                     let j = if driver {
                         let cost = self.driver_cost(peer);
                         Job {
                             left: cost,
                             kind: JobKind::Forward {
-                                msg: Msg::Periodic,
+                                msg: Msg::Periodic { log, fired_at },
                                 to: None,
                             },
                         }
                     } else {
-                        self.job_for(Msg::Periodic)
+                        self.job_for(Msg::Periodic { log, fired_at })
                     };
                     self.deliver(v, cpu, peer, j);
                 }
@@ -999,14 +1027,10 @@ impl<'a> Sim<'a> {
                     },
                 }
             }
-            Msg::Periodic => {
-                let dom = 0;
-                let _ = dom;
-                Job {
-                    left: 0,
-                    kind: JobKind::Sink,
-                }
-            }
+            Msg::Periodic { log, fired_at } => Job {
+                left: 0,
+                kind: JobKind::Sink { log, fired_at },
+            },
         }
     }
 
@@ -1014,7 +1038,7 @@ impl<'a> Sim<'a> {
     fn route(&mut self, from: u32, cpu: u16, msg: Msg) {
         let pair = match msg {
             Msg::Request { pair, .. } | Msg::Reply { pair, .. } => pair,
-            Msg::Periodic => return,
+            Msg::Periodic { .. } => return,
         };
         let Some(&(client, server, req, rep)) = self.pair_route.get(pair as usize) else {
             return;
@@ -1047,7 +1071,7 @@ impl<'a> Sim<'a> {
     fn deliver(&mut self, from: u32, cpu: u16, to: u32, job: Job) {
         let job = match job.kind {
             // A periodic peer's handling cost is the sender's peer_work.
-            JobKind::Sink => {
+            JobKind::Sink { log, fired_at } => {
                 let dom = self.vcpus.get(from as usize).map_or(0, |x| x.dom);
                 let base = match self.sc.domains.get(dom).map(|d| &d.workload) {
                     Some(Workload::Periodic { peer_work, .. }) => *peer_work,
@@ -1055,7 +1079,7 @@ impl<'a> Sim<'a> {
                 };
                 Job {
                     left: self.work(base),
-                    kind: JobKind::Sink,
+                    kind: JobKind::Sink { log, fired_at },
                 }
             }
             _ => job,
