@@ -111,7 +111,7 @@ pub struct RunResult {
     pub periodic: Vec<PeriodicResult>,
     pub domains: Vec<DomResult>,
     pub stats: EngineStats,
-    /// Scheduling events per second of host time.
+    /// Scheduling events per second of host CPU time.
     pub events_per_s: f64,
     pub core_calls_per_s: f64,
     pub invariant_violation: Option<String>,
@@ -254,7 +254,7 @@ pub fn summarize(sc: &Scenario, o: &Outcome) -> RunResult {
         })
         .collect();
     let p = o.params;
-    let wall = o.stats.wall_s.max(1e-9);
+    let wall = o.stats.cpu_s.max(1e-9);
     RunResult {
         scheduler: o.scheduler.clone(),
         params: ParamsOut {
@@ -295,7 +295,9 @@ const PERIODIC_ROWS: [PeriodicRow; 6] = [
 type Row = (&'static str, fn(&PairResult) -> f64);
 
 fn ratio(a: f64, b: f64) -> String {
-    if b > 0.0 {
+    if b > 0.0 && a / b < 0.95 {
+        format!("{:.3}x", a / b)
+    } else if b > 0.0 {
         format!("{:.1}x", a / b)
     } else {
         "-".into()
@@ -465,12 +467,13 @@ pub fn text(sc: &Scenario, runs: &[RunResult], stats: bool) -> String {
         for r in runs {
             let _ = writeln!(
                 s,
-                "  {:<10} {} events, {} core calls, {} schedules, {} switches in {:.3} s: {:.2} M events/s, {:.2} M core calls/s",
+                "  {:<10} {} events, {} core calls, {} schedules, {} switches in {:.3} s CPU ({:.3} s wall): {:.2} M events/s, {:.2} M core calls/s",
                 r.scheduler,
                 r.stats.events,
                 r.stats.core_calls,
                 r.stats.schedules,
                 r.stats.switches,
+                r.stats.cpu_s,
                 r.stats.wall_s,
                 r.events_per_s / 1e6,
                 r.core_calls_per_s / 1e6

@@ -73,6 +73,12 @@ enum Ev {
     Timer { v: u32 },
 }
 
+/// CPU time of the calling thread in ns, where the kernel tells it.
+fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
 /// The event queue. Per-pCPU events (tickle, job completion, slice timer,
 /// tick) have one slot each per pCPU, because a newer one always supersedes
 /// an older one (the generation and token checks would discard the older
@@ -275,6 +281,10 @@ pub struct EngineStats {
     /// Things the core asked for that the host could not do (must be 0).
     pub anomalies: u64,
     pub wall_s: f64,
+    /// CPU time this thread spent in the run (Linux: from
+    /// `/proc/thread-self/schedstat`; elsewhere the wall time), so that the
+    /// speed does not depend on how loaded the host is.
+    pub cpu_s: f64,
 }
 
 /// Everything a run measured.
@@ -499,6 +509,7 @@ impl<'a> Sim<'a> {
     /// Run to the scenario's end.
     pub fn run(mut self, scheduler: &str) -> Outcome {
         let wall = Instant::now();
+        let cpu0 = thread_cpu_ns();
         self.start();
         let end = self.sc.duration;
         while let Some((at, ev)) = self.queue.pop() {
@@ -518,6 +529,10 @@ impl<'a> Sim<'a> {
             self.advance(c as u16);
         }
         self.stats.wall_s = wall.elapsed().as_secs_f64();
+        self.stats.cpu_s = match (cpu0, thread_cpu_ns()) {
+            (Some(a), Some(b)) if b > a => (b - a) as f64 / 1e9,
+            _ => self.stats.wall_s,
+        };
         let counters = self
             .dom_ids
             .iter()
@@ -964,14 +979,14 @@ impl<'a> Sim<'a> {
                 }
             }
             JobKind::StormSend => {
-                let chans = self
+                let rr = self.vcpus.get(v as usize).map_or(0, |x| x.rr);
+                let next = self
                     .storm_chans
                     .get(v as usize)
-                    .cloned()
-                    .unwrap_or_default();
-                if !chans.is_empty() {
-                    let rr = self.vcpus.get(v as usize).map_or(0, |x| x.rr);
-                    let ch = chans.get(rr % chans.len()).copied().unwrap_or(0);
+                    .filter(|c| !c.is_empty())
+                    .map(|c| c.get(rr % c.len()).copied());
+                if let Some(next) = next {
+                    let ch = next.unwrap_or(0);
                     if let Some(x) = self.vcpus.get_mut(v as usize) {
                         x.rr = rr.wrapping_add(1);
                     }
