@@ -25,6 +25,8 @@ options:
   -o, --output FILE also write the JSON results to FILE
   --stats           print the engine's speed (events per second)
   --seed N          override the scenario's seed
+  --set KNOB=VALUE  override one of commaware's [scheduler] knobs (repeatable),
+                    e.g. --set donation=false --set boost_us=300
   --duration-ms N   override the scenario's duration
   --check           check the core's invariants after every event (slow)";
 
@@ -36,6 +38,7 @@ struct Opts {
     check: bool,
     output: Option<String>,
     seed: Option<u64>,
+    sets: Vec<String>,
     duration_ms: Option<i64>,
     scheduler: Which,
 }
@@ -59,6 +62,7 @@ fn parse_args() -> Result<Opts, String> {
         seed: None,
         duration_ms: None,
         scheduler: Which::Commaware,
+        sets: Vec::new(),
     };
     while let Some(a) = args.next() {
         let mut val = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -67,6 +71,7 @@ fn parse_args() -> Result<Opts, String> {
             "--stats" => o.stats = true,
             "--check" => o.check = true,
             "-o" | "--output" => o.output = Some(val(&a)?),
+            "--set" => o.sets.push(val(&a)?),
             "--seed" => o.seed = Some(val(&a)?.parse().map_err(|e| format!("--seed: {e}"))?),
             "--duration-ms" => {
                 let d: i64 = val(&a)?
@@ -117,6 +122,22 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    for kv in &o.sets {
+        if let Err(e) = scenario::set_knob(&mut sc.params, kv) {
+            eprintln!("commaware-sim: --set {kv}: {e}");
+            return ExitCode::from(1);
+        }
+    }
+    if let Err(e) = sc.params.validate() {
+        eprintln!(
+            "commaware-sim: --set: {} = {} is out of range {}..={}",
+            e.knob.name(),
+            e.got,
+            e.min,
+            e.max
+        );
+        return ExitCode::from(1);
+    }
     if let Some(s) = o.seed {
         sc.seed = s;
     }

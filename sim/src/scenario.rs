@@ -255,6 +255,38 @@ struct RawPair {
 
 // ---- parsing and validation ---------------------------------------------
 
+/// Override one `[scheduler]` knob from `name=value` (the command line's
+/// `--set`). The caller validates the result with `GlobalParams::validate`.
+pub fn set_knob(p: &mut GlobalParams, kv: &str) -> Result<(), String> {
+    let (k, v) = kv.split_once('=').ok_or("expected KNOB=VALUE")?;
+    let (k, v) = (k.trim(), v.trim());
+    let num = || {
+        v.parse::<u32>()
+            .map_err(|e| format!("{k}: {v:?} is not a number ({e})"))
+    };
+    let flag = || {
+        v.parse::<bool>()
+            .map_err(|_| format!("{k}: {v:?} is neither true nor false"))
+    };
+    match k {
+        "tslice_ms" => p.tslice_ms = num()?,
+        "ratelimit_us" => p.ratelimit_us = num()?,
+        "migration_delay_us" => p.migration_delay_us = num()?,
+        "boost_us" => p.boost_us = num()?,
+        "boost_budget_pct" => p.boost_budget_pct = num()?,
+        "boost" => p.boost = flag()?,
+        "donation" => p.donation = flag()?,
+        "attribution" => p.attribution = flag()?,
+        _ => {
+            return Err(format!(
+                "unknown knob {k:?} (tslice_ms, ratelimit_us, migration_delay_us, boost, boost_us, \
+                 boost_budget_pct, donation, attribution)"
+            ))
+        }
+    }
+    Ok(())
+}
+
 /// Parse and validate a scenario read from `file` (used in messages).
 pub fn load(path: &str) -> Result<Scenario, ScenarioError> {
     let src = std::fs::read_to_string(path).map_err(|e| ScenarioError {
