@@ -14,7 +14,9 @@
 //!   `boost_us` (default 500 µs) of running time, or until it blocks; it
 //!   goes to the front of its pCPU's BOOST queue, and it may preempt the
 //!   running unit (ratelimit notwithstanding) unless that one is itself
-//!   communication-bound (boosted or on a donation).
+//!   communication-bound (boosted or on a donation) or is the sender of the
+//!   event (it is about to block and donate, or has more to send; preempted
+//!   it would queue behind CPU hogs for a whole slice).
 //! - **The bound**: boosted time is burned from the unit's own credit like
 //!   any other, and it also draws on the domain's boost budget: its fair
 //!   share of the period (`commaware_accounting::share`). A boost is granted

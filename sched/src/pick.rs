@@ -5,8 +5,8 @@
 //! 1. charge the unit that was running;
 //! 2. **ratelimit**: a runnable unit that has run less than `ratelimit_us`
 //!    keeps the pCPU (at least `MIN_TIMER` more), unless it yields, or a
-//!    communication-boosted unit waits here and the current one is not
-//!    communication-bound (the boost's preemption is budgeted, see
+//!    communication-boosted unit waits here and the current one is neither
+//!    communication-bound nor its sender (the boost's preemption is budgeted, see
 //!    [`crate::boost`]), or it got the pCPU on a communication boost that
 //!    has run out (a boost buys `boost_us`, not a ratelimit's worth);
 //! 3. a unit that **blocked** after notifying a peer donates the rest of its
@@ -197,10 +197,11 @@ impl Core {
         if unit.flags.contains(UnitFlags::BOOSTED_RUN) && unit.boost_left <= 0 {
             return None;
         }
-        // A communication boost waiting here overrides the ratelimit.
+        // A communication boost waiting here overrides the ratelimit,
+        // unless `p` is the unit that sent the event behind it.
         let head = self.pcpus.get(usize::from(cpu)).and_then(runq::head);
-        if let Some(h) = head.and_then(|h| self.unit(h)) {
-            if h.boost_left > 0 && !unit.comm_bound() {
+        if let Some((hu, h)) = head.and_then(|hu| Some((hu, self.unit(hu)?))) {
+            if h.boost_left > 0 && !unit.comm_bound() && !unit.sent_to(hu) {
                 return None;
             }
         }

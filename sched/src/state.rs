@@ -141,6 +141,14 @@ impl Unit {
     pub fn comm_bound(&self) -> bool {
         self.boost_left > 0 || self.donor.is_some()
     }
+
+    /// It notified `peer` during its current run. The communication boost
+    /// `peer` got from that event does not preempt it: it is about to block
+    /// (and donate) or has more work queued, and preempted it would go to
+    /// the back of its queue, behind CPU hogs, for a whole slice.
+    pub fn sent_to(&self, peer: UnitId) -> bool {
+        self.notified == link(peer) && self.notified_at >= self.stint_start
+    }
 }
 
 /// One domain.

@@ -5,7 +5,8 @@
 //! Tickle, for a unit `new` queued on pCPU `cpu` running `cur`:
 //! - `cpu` is idle: interrupt it;
 //! - no idle pCPU may run `new`, and `new` outranks `cur` — or `new` is
-//!   communication-boosted and `cur` is not communication-bound: interrupt
+//!   communication-boosted and `cur` is neither communication-bound nor
+//!   the unit whose event boosted it: interrupt
 //!   `cpu` so that `new` preempts `cur`;
 //! - otherwise some idle pCPU may run `new`: interrupt one of those (in
 //!   round robin), which will steal it; `cur` keeps its warm cache.
@@ -42,7 +43,7 @@ impl Core {
         let cand = idle.and(&new.affinity);
         let new_pri = new.eff_pri();
         let cur_pri = cur.map_or(Pri::Idle, |c| c.eff_pri());
-        let comm_preempt = new.boost_left > 0 && cur.is_some_and(|c| !c.comm_bound());
+        let comm_preempt = new.boost_left > 0 && cur.is_some_and(|c| !c.comm_bound() && !c.sent_to(u));
         let preempt = cand.is_empty() && (new_pri > cur_pri || comm_preempt);
         let target = if cur.is_none() || preempt {
             Some(cpu)
