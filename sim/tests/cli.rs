@@ -95,10 +95,24 @@ fn compare_prints_both_schedulers_and_json_parses() {
 #[test]
 fn set_overrides_a_knob_through_the_cores_validation() {
     let sc = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/jboss-db.toml");
-    let r = bin().args(["run", sc, "--duration-ms", "200", "--set", "boost_us=20"]).output().unwrap();
+    let r = bin()
+        .args(["run", sc, "--duration-ms", "200", "--set", "boost_us=20"])
+        .output()
+        .unwrap();
     assert_eq!(r.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&r.stderr).contains("boost_us = 20 is out of range 50..="));
-    let r = bin().args(["run", sc, "--duration-ms", "200", "--set", "donation=false", "--json"]).output().unwrap();
+    let r = bin()
+        .args([
+            "run",
+            sc,
+            "--duration-ms",
+            "200",
+            "--set",
+            "donation=false",
+            "--json",
+        ])
+        .output()
+        .unwrap();
     assert!(r.status.success());
     let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
     assert_eq!(v["runs"][0]["params"]["donation"], false);
