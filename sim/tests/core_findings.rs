@@ -35,12 +35,14 @@ fn no_runnable_domain_starves_under_commaware() {
 
 /// Fair share: with the jboss-db load, commaware gives the db 29% of the
 /// pool against an entitlement of 16% (weighted max-min, its demand being
-/// what it uses), and each hog loses 3.4 points. The db runs on slices its
-/// peers donate and on dom0 time attributed to it; those charges land on
-/// units whose credit is floored at minus one slice each period, so they
-/// do not bound anything.
+/// what it uses), and each hog loses 3.4 points; the group app + db + dom0
+/// gets 50% against a pooled fair share of 3/7. The db runs on slices its
+/// peers donate; those charges land on donors whose credit is floored at
+/// minus one slice each period, and donating depends neither on the donor's
+/// credit nor on the boost budget, so nothing bounds it (`donation = false`
+/// restores the hogs' shares; `attribution = false` changes nothing).
 #[test]
-#[ignore = "core: donation and attribution let a communicating group exceed its weighted share (hogs -3.4 points in jboss-db)"]
+#[ignore = "core: donation lets a communicating group exceed its weighted share (hogs -3.4 points in jboss-db)"]
 fn hogs_keep_their_share_within_two_points() {
     let src = std::fs::read_to_string(format!(
         "{}/../scenarios/jboss-db.toml",
