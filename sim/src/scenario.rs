@@ -21,6 +21,7 @@
 //! vcpus = 2
 //! driver = true            # a driver domain (netback): pairs may route through it
 //! packet_cost_us = 20      # its CPU per packet forwarded (default 20)
+//! cpus = [0]               # hard affinity of its vCPUs (default: any pCPU)
 //!
 //! [[domain]]
 //! name = "hog1"
@@ -75,6 +76,8 @@ pub struct DomainSpec {
     pub params: DomParams,
     /// CPU a driver domain spends per packet it forwards.
     pub packet_cost: Time,
+    /// Hard affinity of every vCPU (`cpus = [..]`); `None` = any pCPU.
+    pub cpus: Option<Vec<u16>>,
     pub workload: Workload,
 }
 
@@ -227,6 +230,7 @@ struct RawDomain {
     donation: Option<bool>,
     driver: Option<Spanned<bool>>,
     packet_cost_us: Option<Spanned<i64>>,
+    cpus: Option<Spanned<Vec<Spanned<i64>>>>,
     workload: Option<Spanned<RawWorkload>>,
 }
 
@@ -545,11 +549,25 @@ fn build(raw: RawScenario, lines: &Lines) -> Result<Scenario, ScenarioError> {
                 format!("driver domain {name:?} cannot also run a workload"),
             ));
         }
+        let cpus = match &d.cpus {
+            None => None,
+            Some(list) => {
+                if list.get_ref().is_empty() {
+                    return Err(lines.err(Some(list.span()), "cpus must name at least one pCPU"));
+                }
+                let mut v = Vec::new();
+                for c in list.get_ref() {
+                    v.push(int(lines, c, "cpus entry", 0, i64::from(pcpus) - 1)? as u16);
+                }
+                Some(v)
+            }
+        };
         domains.push(DomainSpec {
             name,
             vcpus,
             params: dp,
             packet_cost,
+            cpus,
             workload,
         });
     }

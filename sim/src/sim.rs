@@ -361,6 +361,14 @@ impl<'a> Sim<'a> {
                 if let Some(slot) = unit_vcpu.get_mut(usize::from(u.0)) {
                     *slot = vcpus.len() as u32;
                 }
+                if let Some(list) = &d.cpus {
+                    let mut set = commaware_sched::CpuSet::EMPTY;
+                    for c in list {
+                        set.insert(*c);
+                    }
+                    core.set_affinity(u, set)
+                        .map_err(|e| format!("domain {} vCPU {v} affinity: {e:?}", d.name))?;
+                }
                 vcpus.push(VCpu {
                     unit: u,
                     dom: di,

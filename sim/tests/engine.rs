@@ -165,3 +165,15 @@ fn communication_boost_does_not_make_a_periodic_sender_wait_behind_hogs() {
     );
     assert!(w <= 2.0 * c, "commaware p99 {w} us vs credit1 {c} us");
 }
+
+#[test]
+fn affinity_is_honoured_by_the_core() {
+    // Everything pinned to pCPU 1: pCPU 0 idles for the whole run.
+    let mut sc = scenario("vchan-hogs", 300);
+    for d in sc.domains.iter_mut() {
+        d.cpus = Some(vec![1]);
+    }
+    let o = run_raw(&sc, Which::Commaware, true).unwrap();
+    assert_eq!(o.first_violation, None);
+    assert_eq!(o.idle, sc.duration, "pCPU 0 idle throughout, pCPU 1 never");
+}

@@ -202,3 +202,13 @@ fn warmup_not_shorter_than_the_run_names_its_line() {
     assert_eq!(line, line_of(&src, "warmup_ms"));
     assert!(msg.contains("warmup"), "{msg}");
 }
+
+#[test]
+fn affinity_outside_the_pool_names_its_line() {
+    let src = GOOD.replace("name = \"app\"", "name = \"app\"\ncpus = [0, 2]");
+    let (line, msg) = err_line(&src);
+    assert_eq!(line, line_of(&src, "cpus = [0, 2]"));
+    assert!(msg.contains("0..=1"), "{msg}");
+    let sc = parse(&GOOD.replace("name = \"app\"", "name = \"app\"\ncpus = [1]")).unwrap();
+    assert_eq!(sc.domains[1].cpus, Some(vec![1]));
+}
