@@ -43,4 +43,4 @@ boot-test: xen
 		$(if $(BOOT_XEN_ARGS),-x "$(BOOT_XEN_ARGS)") $(BOOT_TESTS)
 
 clean-xen:
-	rm -rf build/xen-work build/xen-dist build/images build/logs build/stage-*
+	rm -rf build/xen-work build/xen-stage build/xen-dist build/images build/logs build/stage-*

@@ -5,10 +5,11 @@
 #
 # Steps, each cached:
 #  1. build/xen-work is a git clone of the pristine tree (build/xen-src, tag
-#     "pristine").  When xen-patches/series or any patch it lists changes, the
-#     clone is reset to "pristine" (untracked, non-ignored files removed; build
-#     output kept, so make stays incremental) and the series is applied in
-#     order with patch -p1.
+#     "pristine").  When xen-patches/series or a patch it lists changes, the
+#     series is applied (patch -p1, in order) to a scratch clone,
+#     build/xen-stage, and only the files whose content differs are copied
+#     into build/xen-work: untouched files keep their mtimes, so make stays
+#     incremental, and a patch that does not apply leaves the work tree alone.
 #  2. Hypervisor: xen/.config = `make olddefconfig` over scripts/xen/xen.config
 #     (+ CONFIG_SCHED_COMMAWARE=y when enabled, + $XEN_CONFIG_EXTRA, a file);
 #     .config is only rewritten when its content changes.  `make -C xen`.
@@ -86,13 +87,23 @@ patch_hash() {
     } | sha256sum | cut -d' ' -f1
 }
 
+XEN_STAGE="$BUILD/xen-stage"
+
+# The series is applied to a scratch clone (build/xen-stage) first; then only
+# the files whose content differs are copied into the work tree.  Files the
+# patches do not change keep their mtimes, so make rebuilds only what the
+# change touches, and a patch that fails to apply leaves the work tree as it
+# was.  build/xen-work/.commaware-patched-files lists the files the applied
+# series touches (added files included).
 prepare_tree() {
-    local want have
+    local want have f n=0 changed=0
     if [ ! -d "$XEN_WORK/.git" ]; then
         log "cloning pristine tree into $XEN_WORK"
         rm -rf "$XEN_WORK"
         git clone -q "$PRISTINE" "$XEN_WORK"
         git -C "$XEN_WORK" fetch -q --tags origin
+        git -C "$XEN_WORK" checkout -q pristine
+        : >"$XEN_WORK/.commaware-patched-files"
     fi
     want=$(patch_hash)
     have=$(cat "$XEN_WORK/.commaware-patches" 2>/dev/null || true)
@@ -100,20 +111,58 @@ prepare_tree() {
         log "patches unchanged ($(series_files | wc -l) applied)"
         return 0
     fi
-    log "resetting $XEN_WORK to pristine and applying xen-patches/series"
-    rm -f "$XEN_WORK/.commaware-patches"
-    git -C "$XEN_WORK" reset -q --hard pristine
-    # Files the previous series added (untracked, not ignored) go; ignored
-    # build output stays, so the rebuild is incremental.
-    git -C "$XEN_WORK" clean -q -fd -e '/.commaware-*' -e '/dist/'
-    local f n=0
+    if [ ! -d "$XEN_STAGE/.git" ]; then
+        rm -rf "$XEN_STAGE"
+        git clone -q "$PRISTINE" "$XEN_STAGE"
+        git -C "$XEN_STAGE" fetch -q --tags origin
+    fi
+    git -C "$XEN_STAGE" reset -q --hard pristine
+    git -C "$XEN_STAGE" clean -q -fdx
+    log "applying xen-patches/series"
     for f in $(series_files); do
         n=$((n + 1))
         log "  patch $n: $(basename "$f")"
-        patch -d "$XEN_WORK" -p1 -s --no-backup-if-mismatch -F0 <"$f" ||
-            die "patch $(basename "$f") does not apply to $(cat "$XEN_SRC_DIR/.version"); regenerate it (see xen-patches/README.md)"
+        patch -d "$XEN_STAGE" -p1 -s --no-backup-if-mismatch -F0 <"$f" ||
+            die "patch $(basename "$f") does not apply to xen $(cat "$XEN_SRC_DIR/.version") after the patches before it; regenerate it (see xen-patches/README.md)"
     done
+    {
+        git -C "$XEN_STAGE" diff --name-only pristine
+        git -C "$XEN_STAGE" ls-files --others
+    } | LC_ALL=C sort -u >"$BUILD/.xen-stage-patched-files"
+    mv -f "$BUILD/.xen-stage-patched-files" "$XEN_STAGE/.patched-files"
+    rm -f "$XEN_WORK/.commaware-patches"
+    # Files patched now or by the previous series: sync their content.
+    if [ ! -f "$XEN_WORK/.commaware-patched-files" ]; then
+        # A work tree from before this scheme: it was patched in place.
+        { git -C "$XEN_WORK" diff --name-only pristine
+          git -C "$XEN_WORK" ls-files --others --exclude-standard; } >"$XEN_WORK/.commaware-patched-files"
+    fi
+    while read -r f; do
+        [ -n "$f" ] || continue
+        if [ -e "$XEN_STAGE/$f" ]; then
+            if ! cmp -s "$XEN_STAGE/$f" "$XEN_WORK/$f"; then
+                mkdir -p "$(dirname "$XEN_WORK/$f")"
+                rm -f "$XEN_WORK/$f"
+                cp --preserve=mode "$XEN_STAGE/$f" "$XEN_WORK/$f"
+                changed=$((changed + 1))
+            fi
+        elif [ -e "$XEN_WORK/$f" ]; then
+            rm -f "$XEN_WORK/$f"
+            changed=$((changed + 1))
+        fi
+    done < <(LC_ALL=C sort -u "$XEN_STAGE/.patched-files" "$XEN_WORK/.commaware-patched-files")
+    cp "$XEN_STAGE/.patched-files" "$XEN_WORK/.commaware-patched-files"
+    # What the tools build depends on among the patched files.
+    while read -r f; do
+        case "$f" in
+        tools/* | xen/include/public/* | config/* | m4/* | Config.mk | configure*)
+            printf '%s ' "$f"
+            sha256sum <"$XEN_STAGE/$f" 2>/dev/null || echo deleted
+            ;;
+        esac
+    done <"$XEN_STAGE/.patched-files" | sha256sum | cut -d' ' -f1 >"$XEN_WORK/.commaware-tools-inputs"
     printf '%s\n' "$want" >"$XEN_WORK/.commaware-patches"
+    log "work tree: $changed file(s) changed, $(wc -l <"$XEN_WORK/.commaware-patched-files") patched in all"
 }
 
 # --- 2. hypervisor --------------------------------------------------------------------
@@ -209,7 +258,7 @@ TOOLS_CONFIGURE=(
 )
 
 tools_stamp_value() {
-    { patch_hash; printf '%s\n' "${TOOLS_CONFIGURE[@]}"; } | sha256sum | cut -d' ' -f1
+    { cat "$XEN_WORK/.commaware-tools-inputs"; printf '%s\n' "${TOOLS_CONFIGURE[@]}"; } | sha256sum | cut -d' ' -f1
 }
 
 configure_tools() {
