@@ -30,6 +30,8 @@ pub struct Dist {
     pub p999_us: f64,
     pub max_us: f64,
     pub mean_us: f64,
+    /// Percentage of samples above 1 ms.
+    pub over_1ms_pct: f64,
 }
 
 impl Dist {
@@ -56,6 +58,11 @@ impl Dist {
             p999_us: pick(0.999),
             max_us: s.last().copied().unwrap_or(0) as f64 / 1000.0,
             mean_us: mean,
+            over_1ms_pct: if s.is_empty() {
+                0.0
+            } else {
+                100.0 * s.iter().filter(|x| **x > 1_000_000).count() as f64 / s.len() as f64
+            },
         }
     }
 }
@@ -339,18 +346,24 @@ pub fn text(sc: &Scenario, runs: &[RunResult], stats: bool) -> String {
     for (pi, p) in sc.pairs.iter().enumerate() {
         let _ = writeln!(s, "\npair {}\n{hdr}", p.name);
         let get = |r: &RunResult| r.pairs.get(pi).cloned();
-        let rows: [Row; 5] = [
+        let rows: [Row; 6] = [
             ("latency mean", |x| x.latency.mean_us),
             ("latency p50", |x| x.latency.p50_us),
             ("latency p99", |x| x.latency.p99_us),
             ("latency p99.9", |x| x.latency.p999_us),
             ("latency max", |x| x.latency.max_us),
+            ("% over 1 ms", |x| x.latency.over_1ms_pct),
         ];
         for (label, f) in rows {
             let _ = write!(s, "  {label:<26}");
             let vals: Vec<f64> = runs.iter().filter_map(get).map(|x| f(&x)).collect();
             for v in &vals {
-                let _ = write!(s, "{:>14}", us(*v));
+                let cell = if label.starts_with('%') {
+                    format!("{v:.3}%")
+                } else {
+                    us(*v)
+                };
+                let _ = write!(s, "{cell:>14}");
             }
             if two {
                 let _ = write!(
