@@ -18,17 +18,16 @@
 //!   event (it is about to block and donate, or has more to send; preempted
 //!   it would queue behind CPU hogs for a whole slice).
 //! - **The bound**: boosted time is burned from the unit's own credit like
-//!   any other, and it also draws on the domain's boost budget: its fair
-//!   share of the period (`commaware_accounting::share`). A boost is granted
-//!   only while the budget is positive and reserves its whole length at
-//!   once; what it leaves unused (the unit blocks early, or the policy
-//!   changes) goes back to the budget if it was granted in this period.
-//!   When the budget is spent the boost is refused and counted, and the
-//!   domain is scheduled exactly as credit1 would until the next period
-//!   refills it. So a domain is granted at most its fair share plus one
-//!   boost length of boosts per period, however many events it is sent and
-//!   however many of its units are boosted at once: events buy latency, not
-//!   CPU.
+//!   any other, and a domain may be boosted only while the running it paid
+//!   for in the current accounting period (boosted or not) is below its
+//!   fair share of the period (`commaware_accounting::share`); a boost
+//!   reserves its whole length from that budget when granted. When the
+//!   budget is spent the boost is refused and counted, and the domain is
+//!   scheduled exactly as credit1 would until the next period refills it.
+//!   So a domain runs boosted only while it is within its fair share, plus
+//!   at most one boost length, however many events it is sent: events buy
+//!   latency, not CPU. (Donations are bounded separately: a donor only
+//!   gives credit it has, see `donation`.)
 
 use commaware_accounting::credit::Time;
 

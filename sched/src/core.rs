@@ -623,6 +623,7 @@ impl Core {
         }
         let Some(unit) = self.unit_mut(u) else { return };
         unit.run_start = now;
+        let boosted = ran.min(unit.boost_left.max(0));
         if unit.boost_left > 0 {
             // The budget was drawn when the boost was granted; a late
             // timer's overrun runs at the unit's credit priority.
@@ -633,7 +634,22 @@ impl Core {
         }
         let burn = self.units.get_mut(usize::from(u.0)).map_or(0, |x| x.credit.burn(ran).credits);
         self.ledger_charged = self.ledger_charged.saturating_add(i64::from(burn));
-        crate::donation::settle(self, u, ran, burn, sink);
+        let donated = crate::donation::settle(self, u, ran, burn, sink);
+        // Running it paid for itself, beyond what the boost reserved, uses
+        // up its fair share too (see `boost`).
+        self.draw_share(u, ran.saturating_sub(donated).saturating_sub(boosted).max(0));
+    }
+
+    /// `ran` ns of running paid by `u`'s domain count against its fair
+    /// share of the period: once it is used up, no more boosts. Never
+    /// pushes the budget below zero (only a boost reservation may, by at
+    /// most one boost length).
+    pub(crate) fn draw_share(&mut self, u: UnitId, ran: Time) {
+        if let Some(d) = self.dom_of_mut(u) {
+            if d.boost_budget > 0 {
+                d.boost_budget = d.boost_budget.saturating_sub(ran).max(0);
+            }
+        }
     }
 
     /// Charge `u` up to `now` if it is running (before its donation ends,

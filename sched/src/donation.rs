@@ -12,7 +12,10 @@
 //!   domain, both domains allow donation, the peer is queued (runnable, not
 //!   running, not parked), not already holding another donation, and
 //!   may run on this pCPU.
-//! - Length: what was left of the donor's slice, at least `MIN_TIMER`.
+//! - Length: what was left of the donor's slice, at least `MIN_TIMER`, and
+//!   never more than what is left of the donor domain's fair share of the
+//!   period (the budget of [`crate::boost`]): a domain gives away only CPU
+//!   it is entitled to, and the donated time is drawn from that budget.
 //! - End: the donated time is used up, the peer blocks, the peer notifies
 //!   the donor back, the donor wakes, or either side is removed.
 //! - Chains: a unit running on a donation that blocks after notifying a
@@ -75,7 +78,14 @@ impl Core {
         }
         let (root, left) = match unlink(p.donor) {
             Some(r) => (r, p.donation_left),
-            None => (prev, p.slice_end.saturating_sub(now)),
+            // A donor gives only what is left of its domain's fair share
+            // of the period (the budget boosts draw on too): donating can
+            // never lift a group of domains above their combined share, even
+            // though credit1's floor forgives the donor's debt.
+            None => {
+                let share_left = self.dom_of(prev).map_or(0, |d| d.boost_budget.max(0));
+                (prev, p.slice_end.saturating_sub(now).min(share_left))
+            }
         };
         // The root paying for itself is not a donation.
         if root == target || left < MIN_TIMER {
@@ -141,8 +151,9 @@ impl Core {
 
 /// The runner `u` was just debited `credits` for `ran` ns of its own
 /// running; move that charge to whoever pays for it.
-pub(crate) fn settle<S: Sink>(core: &mut Core, u: UnitId, ran: Time, credits: i32, sink: &mut S) {
-    let Some(unit) = core.unit(u) else { return };
+/// Returns the part of `ran` a donation covered (charged to the donor).
+pub(crate) fn settle<S: Sink>(core: &mut Core, u: UnitId, ran: Time, credits: i32, sink: &mut S) -> Time {
+    let Some(unit) = core.unit(u) else { return 0 };
     if let Some(root) = unlink(unit.donor) {
         let covered = ran.min(unit.donation_left).max(0);
         // The share of this debit that the donation covers.
@@ -157,14 +168,17 @@ pub(crate) fn settle<S: Sink>(core: &mut Core, u: UnitId, ran: Time, credits: i3
         if let Some(d) = core.dom_of_mut(u) {
             d.counters.received_ns = d.counters.received_ns.saturating_add(covered);
         }
+        core.draw_share(root, covered);
         if core.unit(u).is_some_and(|x| x.donation_left <= 0) {
             core.end_donation_of_donee(u, sink);
         }
+        return covered;
     } else if let Some(guest) = unlink(unit.on_behalf) {
         if core.params.attribution {
             transfer(core, u, guest, credits);
         }
     }
+    0
 }
 
 fn transfer(core: &mut Core, from: UnitId, to: UnitId, credits: i32) {

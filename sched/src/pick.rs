@@ -83,7 +83,10 @@ impl Core {
         if let Some(p) = prev_unit {
             match prev {
                 PrevState::Blocked => {
-                    if let Some(d) = self.donation_target(p, cpu, now) {
+                    // Tasklet work runs the idle vCPU here: nobody could use
+                    // a donation now.
+                    let donation = if tasklet { None } else { self.donation_target(p, cpu, now) };
+                    if let Some(d) = donation {
                         self.start_donation(p, &d, sink);
                         chosen = Some(d.target);
                     } else {
