@@ -597,11 +597,7 @@ impl Core {
             }
             if x.donor == me {
                 x.donor = None;
-                x.payer = None;
                 x.donation_left = 0;
-            }
-            if x.payer == me {
-                x.payer = None;
             }
             if x.donee == me {
                 x.donee = None;

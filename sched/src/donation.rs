@@ -26,9 +26,7 @@
 //!
 //! **Attribution** (SEDF-DC's debt collector, Gupta et al. 2006). A driver
 //! domain's unit notified by a guest is working for that guest until it
-//! blocks: its running time is charged to the guest's credit, and a
-//! donation it starts (netback handing the request on to the next guest)
-//! is the guest's too — paid from the guest's credit and fair share.
+//! blocks: its running time is charged to the guest's credit.
 //!
 //! Both only move charges between units: the ledger's total charge always
 //! equals the total running time (donations never create credit).
@@ -43,7 +41,6 @@ use crate::{Cpu, UnitId};
 /// A donation decided at block time.
 pub(crate) struct Donation {
     pub root: UnitId,
-    pub payer: UnitId,
     pub target: UnitId,
     pub left: Time,
 }
@@ -79,37 +76,22 @@ impl Core {
         if !t.affinity.contains(cpu) {
             return None;
         }
-        let (root, payer, left) = match unlink(p.donor) {
-            Some(r) => (r, unlink(p.payer).unwrap_or(r), p.donation_left),
+        let (root, left) = match unlink(p.donor) {
+            Some(r) => (r, p.donation_left),
             // A donor gives only what is left of its domain's fair share
             // of the period (the budget boosts draw on too): donating can
             // never lift a group of domains above their combined share, even
             // though credit1's floor forgives the donor's debt.
             None => {
-                let payer = self.payer_of(prev);
-                let share_left = self.dom_of(payer).map_or(0, |d| d.boost_budget.max(0));
-                (prev, payer, p.slice_end.saturating_sub(now).min(share_left))
+                let share_left = self.dom_of(prev).map_or(0, |d| d.boost_budget.max(0));
+                (prev, p.slice_end.saturating_sub(now).min(share_left))
             }
         };
         // The root paying for itself is not a donation.
         if root == target || left < MIN_TIMER {
             return None;
         }
-        Some(Donation { root, payer, target, left })
-    }
-
-    /// Who pays for what `u` gives away: a driver-domain unit serving a
-    /// guest gives the guest's time (with attribution on), anyone else its
-    /// own.
-    pub(crate) fn payer_of(&self, u: UnitId) -> UnitId {
-        if !self.params.attribution {
-            return u;
-        }
-        let driver = self.dom_of(u).is_some_and(|d| d.flags.contains(DomFlags::DRIVER));
-        match self.unit(u).and_then(|x| unlink(x.on_behalf)) {
-            Some(g) if driver && self.unit(g).is_some() => g,
-            _ => u,
-        }
+        Some(Donation { root, target, left })
     }
 
     /// Start (or pass on) a donation chosen by [`Core::donation_target`].
@@ -118,7 +100,6 @@ impl Core {
             // Passing the root's donation on: prev stops receiving it.
             if let Some(p) = self.unit_mut(prev) {
                 p.donor = None;
-                p.payer = None;
                 p.donation_left = 0;
             }
             sink.trace(Trace::DonationEnd { donor: d.root, donee: prev });
@@ -131,7 +112,6 @@ impl Core {
         }
         if let Some(t) = self.unit_mut(d.target) {
             t.donor = link(d.root);
-            t.payer = link(d.payer);
             t.donation_left = d.left;
         }
         sink.trace(Trace::DonationStart { donor: d.root, donee: d.target });
@@ -142,7 +122,6 @@ impl Core {
         let Some(unit) = self.unit_mut(u) else { return };
         let Some(root) = unlink(unit.donor) else { return };
         unit.donor = None;
-        unit.payer = None;
         unit.donation_left = 0;
         if let Some(r) = self.unit_mut(root) {
             if r.donee == link(u) {
@@ -163,7 +142,6 @@ impl Core {
         if let Some(tu) = self.unit_mut(t) {
             if tu.donor == link(u) {
                 tu.donor = None;
-                tu.payer = None;
                 tu.donation_left = 0;
             }
         }
@@ -180,8 +158,7 @@ pub(crate) fn settle<S: Sink>(core: &mut Core, u: UnitId, ran: Time, credits: i3
         let covered = ran.min(unit.donation_left).max(0);
         // The share of this debit that the donation covers.
         let c = if ran > 0 { (i64::from(credits) * covered / ran) as i32 } else { 0 };
-        let payer = unlink(unit.payer).filter(|p| core.unit(*p).is_some()).unwrap_or(root);
-        transfer(core, u, payer, c);
+        transfer(core, u, root, c);
         if let Some(unit) = core.unit_mut(u) {
             unit.donation_left = unit.donation_left.saturating_sub(covered);
         }
@@ -191,7 +168,7 @@ pub(crate) fn settle<S: Sink>(core: &mut Core, u: UnitId, ran: Time, credits: i3
         if let Some(d) = core.dom_of_mut(u) {
             d.counters.received_ns = d.counters.received_ns.saturating_add(covered);
         }
-        core.draw_share(payer, covered);
+        core.draw_share(root, covered);
         if core.unit(u).is_some_and(|x| x.donation_left <= 0) {
             core.end_donation_of_donee(u, sink);
         }

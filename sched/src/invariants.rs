@@ -127,7 +127,7 @@ impl Core {
                 }
             }
             let _ = dom;
-            for l in [unit.notified, unit.on_behalf, unit.donor, unit.donee, unit.payer] {
+            for l in [unit.notified, unit.on_behalf, unit.donor, unit.donee] {
                 if let Some(t) = unlink(l) {
                     if self.unit(t).is_none() {
                         return fail("unit refers to a freed unit", u, None);

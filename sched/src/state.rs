@@ -120,9 +120,6 @@ pub struct Unit {
     pub donor: Link,
     /// Donated time left.
     pub donation_left: Time,
-    /// While running on a donation: whose credit and fair share pay for it
-    /// (the donor, or the guest a donating driver-domain unit served).
-    pub payer: Link,
     /// While donating: the unit it donated to.
     pub donee: Link,
     /// Driver-domain units: the guest unit whose request it is serving.
