@@ -10,12 +10,13 @@
 #   make clean-xen    remove the work tree, dist, images and logs
 #                     (keeps the fetched source and cached .debs)
 #
-# Variables: BOOT_SCHED (credit), BOOT_TESTS (scripts/xen/tests/smoke.sh),
+# Variables: BOOT_SCHED (credit), BOOT_TESTS (default: smoke.sh, plus
+# cpupool.sh when commaware is built; see scripts/xen/boot.sh),
 # BOOT_TIMEOUT (600), BOOT_XEN_ARGS, COMMAWARE (auto|y|n), JOBS.
 
 XEN_SCRIPTS := scripts/xen
 BOOT_SCHED ?= credit
-BOOT_TESTS ?= $(XEN_SCRIPTS)/tests/smoke.sh
+BOOT_TESTS ?=
 BOOT_TIMEOUT ?= 600
 BOOT_XEN_ARGS ?=
 

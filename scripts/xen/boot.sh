@@ -7,7 +7,8 @@
 #   -x ARGS     extra Xen command-line arguments
 #   -t SECS     timeout for the whole run (default: 600)
 #   TEST.sh     test scripts run by dom0 in order (default:
-#               scripts/xen/tests/smoke.sh)
+#               scripts/xen/tests/smoke.sh, plus tests/cpupool.sh when the
+#               hypervisor was built with CONFIG_SCHED_COMMAWARE=y)
 #
 # Exit status 0 only when the run printed COMMAWARE-END, at least one PASS
 # and no FAIL.  The serial log is build/logs/serial-last.log; a failed run's
@@ -27,7 +28,14 @@ while getopts "s:x:t:h" o; do
     esac
 done
 shift $((OPTIND - 1))
-[ $# -gt 0 ] || set -- "$REPO_ROOT/scripts/xen/tests/smoke.sh"
+if [ $# -eq 0 ]; then
+    # Default suite: the smoke test, and the cpupool test when the
+    # hypervisor has commaware.
+    set -- "$REPO_ROOT/scripts/xen/tests/smoke.sh"
+    if grep -qx 'CONFIG_SCHED_COMMAWARE=y' "$XEN_DIST/boot/xen.config" 2>/dev/null; then
+        set -- "$@" "$REPO_ROOT/scripts/xen/tests/cpupool.sh"
+    fi
+fi
 
 XEN="$XEN_DIST/boot/xen"
 [ -f "$XEN" ] || die "no hypervisor at $XEN; run make xen"
