@@ -32,7 +32,7 @@ pub struct Period {
 }
 
 /// A domain's share for this period, per unit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, bytemuck::Zeroable)]
 pub struct DomShare {
     /// Credits each active unit earns.
     pub credit_fair: i32,

@@ -717,27 +717,36 @@ impl Core {
             .map(|d| u64::from(d.weight) * u64::from(d.active_units))
             .sum();
         if let Some(mut period) = Period::begin(cpt, ncpus, weight_total, self.credit_balance) {
-            for di in 0..MAX_DOMAINS {
-                let Some(dom) = self.doms.get(di).filter(|d| d.in_use && d.active_units > 0) else { continue };
-                let share = period.domain(dom.weight, u32::from(dom.active_units), dom.cap);
-                for ui in 0..MAX_UNITS {
-                    let Some(unit) = self.units.get_mut(ui) else { continue };
-                    if !unit.in_use || usize::from(unit.dom) != di || !unit.flags.contains(UnitFlags::ACTIVE) {
-                        continue;
-                    }
-                    let parked = unit.flags.contains(UnitFlags::PARKED);
-                    let v = period.unit(&mut unit.credit.credit, share, parked);
-                    unit.pri = if v.over { Pri::Over } else { Pri::Under };
-                    let u = UnitId(ui as u16);
-                    if v.park {
-                        self.park(u, sink);
-                    }
-                    if v.unpark {
-                        self.unpark(u, now, sink);
-                    }
-                    if v.deactivate {
-                        self.acct_stop(u);
-                    }
+            // Shares first, domain by domain in a fixed order (each one
+            // depends on what the earlier ones left), then one pass over the
+            // units: O(domains + units), not O(domains * units), under the
+            // scheduler lock.
+            for dom in self.doms.iter_mut() {
+                dom.in_period = dom.in_use && dom.active_units > 0;
+                if dom.in_period {
+                    dom.period_share = period.domain(dom.weight, u32::from(dom.active_units), dom.cap);
+                }
+            }
+            for ui in 0..MAX_UNITS {
+                let Some(unit) = self.units.get_mut(ui) else { continue };
+                if !unit.in_use || !unit.flags.contains(UnitFlags::ACTIVE) {
+                    continue;
+                }
+                let Some(share) = self.doms.get(usize::from(unit.dom)).filter(|d| d.in_period).map(|d| d.period_share) else {
+                    continue;
+                };
+                let parked = unit.flags.contains(UnitFlags::PARKED);
+                let v = period.unit(&mut unit.credit.credit, share, parked);
+                unit.pri = if v.over { Pri::Over } else { Pri::Under };
+                let u = UnitId(ui as u16);
+                if v.park {
+                    self.park(u, sink);
+                }
+                if v.unpark {
+                    self.unpark(u, now, sink);
+                }
+                if v.deactivate {
+                    self.acct_stop(u);
                 }
             }
             self.credit_balance = period.finish();

@@ -7,6 +7,7 @@ use core::num::NonZeroU16;
 use bitflags::bitflags;
 use bytemuck::Zeroable;
 use commaware_accounting::credit::{Time, UnitCredit};
+use commaware_accounting::period::DomShare;
 use commaware_accounting::DomCounters;
 
 use crate::cpuset::CpuSet;
@@ -165,6 +166,11 @@ pub struct Dom {
     /// Boosted running time left this period.
     pub boost_budget: Time,
     pub counters: DomCounters,
+    /// Its share in the accounting period being computed (scratch space
+    /// kept here, not on the hypervisor's small stack).
+    pub period_share: DomShare,
+    /// Whether `period_share` is set (the domain is active this period).
+    pub in_period: bool,
 }
 
 impl Dom {
