@@ -18,7 +18,8 @@
 #  4. ld -r --gc-sections -u <each entry point> -T mk/rust-obj.lds: only code
 #     reachable from an entry point survives, folded into .text/.rodata/...
 #  5. objcopy --keep-global-symbols: everything but the entry points becomes
-#     local, so nothing of core/compiler_builtins can clash with Xen's names.
+#     local, so nothing of core/compiler_builtins can clash with Xen's names;
+#     long local names are shortened to fit Xen's 128-byte symbol buffer.
 #  6. objrelax: LLVM's GOT calls to memcpy & co. made direct (as ld would).
 #  7. objcheck with mk/rust-obj.allow. Only a passing object is installed at
 #     build/rust/commaware-rs.o; a failing one is kept as *.rejected.o.
@@ -124,7 +125,20 @@ mapfile -t entries <"$work/entries"
     "${entries[@]/#/--undefined=}" -o "$work/linked.o" "$lib"
 
 log "5/7 localising everything but the entry points"
-"$OBJCOPY" --keep-global-symbols="$work/entries" "$work/linked.o" "$work/local.o"
+"$OBJCOPY" --keep-global-symbols="$work/entries" "$work/linked.o" "$work/local.long.o"
+# Xen's symbol table prefixes local names with their file ("commaware.c#")
+# and symbols_lookup() copies a name into a 128-byte buffer (KSYM_NAME_LEN)
+# without a bound: Rust's mangled names reach 135 characters, so a backtrace
+# through Rust code would overrun it. Every local name longer than 48 is
+# renamed cwrs_<n> (the mapping is kept beside the object for debugging).
+"$READELF" -Ws --wide "$work/local.long.o" |
+    awk '$5 == "LOCAL" && length($8) > 48 { print $8 }' | sort -u |
+    awk '{ printf "%s cwrs_%d\n", $0, NR }' >"$work/renames"
+"$OBJCOPY" --redefine-syms="$work/renames" "$work/local.long.o" "$work/local.o"
+long=$("$READELF" -Ws --wide "$work/local.o" | awk 'NR > 3 && length($8) > 64 { print $8 }' | head -n 3)
+[ -z "$long" ] || die "symbol names longer than 64 characters remain: $long"
+cp "$work/renames" "$OUT_DIR/commaware-rs.renames"
+log "    $(wc -l <"$work/renames") long local names shortened (map: build/rust/commaware-rs.renames)"
 
 log "6/7 relaxing GOT calls"
 (cd "$work" && "$tools/objrelax" local.o relaxed.o) | sed 's/^/    /'
