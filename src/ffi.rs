@@ -60,7 +60,7 @@ fn result(r: Result<(), Error>) -> c_int {
 /// # Safety
 /// `core` is null or obeys the shim's contract (module docs).
 unsafe fn core_mut<'a>(core: *mut c_void) -> Option<&'a mut Core> {
-    if core.is_null() || (core as usize) % align_of::<Core>() != 0 {
+    if core.is_null() || !core.cast::<Core>().is_aligned() {
         return None;
     }
     // SAFETY: per the contract the memory is a zero-initialised or
@@ -72,7 +72,7 @@ unsafe fn core_mut<'a>(core: *mut c_void) -> Option<&'a mut Core> {
 /// # Safety
 /// As [`core_mut`], for shared access.
 unsafe fn core_ref<'a>(core: *const c_void) -> Option<&'a Core> {
-    if core.is_null() || (core as usize) % align_of::<Core>() != 0 {
+    if core.is_null() || !core.cast::<Core>().is_aligned() {
         return None;
     }
     // SAFETY: as in `core_mut`; only read here.
