@@ -36,6 +36,10 @@ COMMAWARE=${COMMAWARE:-auto}
 CONFIG_FRAGMENT="$REPO_ROOT/scripts/xen/xen.config"
 MAKE_V=${V:-0}
 
+# Debian's tools first: configure looks up python3-config etc. by name, and a
+# pyenv or /usr/local shim would not match Debian's python3-dev.
+export PATH="/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
+
 # Debian's dpkg-buildflags must not leak into the hypervisor build.
 unset CFLAGS CXXFLAGS CPPFLAGS LDFLAGS MAKEFLAGS MFLAGS
 export WGET=/bin/false GIT=/bin/false
@@ -255,6 +259,7 @@ TOOLS_CONFIGURE=(
     --disable-ocamltools --disable-golang --disable-xsmpolicy
     --disable-monitors --disable-systemd --disable-9pfs
     --with-xenstored=xenstored
+    PYTHON=/usr/bin/python3
 )
 
 tools_stamp_value() {
