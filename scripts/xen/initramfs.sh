@@ -13,7 +13,8 @@
 #                           build/xen-dist/root with their libraries (ldd), the
 #                           kernel modules below, scripts/xen/dom0-init,
 #                           scripts/xen/lib.sh, vif-commaware, vmlinuz and
-#                           guest.cpio.gz for the guests
+#                           guest.cpio.gz for the guests, and the overlay
+#                           build/dom0-extra/ ($DOM0_EXTRA) if it exists
 #   dom0-<test>.cpio.gz     dom0-base.cpio.gz + a small cpio with the test
 #                           scripts in /tests (Linux unpacks concatenated
 #                           archives in order), so a new test is a quick rebuild
@@ -32,6 +33,9 @@ BUSYBOX=/bin/busybox
 ! ldd "$BUSYBOX" >/dev/null 2>&1 || die "$BUSYBOX is not static; install busybox-static (make xen-fetch)"
 command -v cpio >/dev/null || die "cpio missing (make xen-fetch)"
 
+# A root overlay copied into the dom0 image when it exists (for tools other
+# parts of the project want in dom0, e.g. build/dom0-extra/usr/sbin/commaware-ctl).
+DOM0_EXTRA="${DOM0_EXTRA:-$BUILD/dom0-extra}"
 DOM0_MODULES="xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc xen-netback xen-blkback llc stp bridge"
 GUEST_MODULES="xen-netfront"
 mkdir -p "$DEB_CACHE" "$IMAGES"
@@ -201,9 +205,12 @@ copy_with_libs() { # copy_with_libs DEST FILE...
     for f in "$@"; do
         LD_LIBRARY_PATH="$ROOTFS/usr/lib" ldd "$f" 2>/dev/null | awk '
             /=> \// { print $3 } /^\t\// { print $1 }' | while read -r lib; do
-            [ -e "$dest$lib" ] && continue
-            mkdir -p "$dest$(dirname "$lib")"
-            cp -L "$lib" "$dest$lib"
+            # Xen's own libraries resolve into the tools install: they
+            # live in the image at the same path relative to its root.
+            local to=${lib#"$ROOTFS"}
+            [ -e "$dest$to" ] && continue
+            mkdir -p "$dest$(dirname "$to")"
+            cp -L "$lib" "$dest$to"
         done
         if LD_LIBRARY_PATH="$ROOTFS/usr/lib" ldd "$f" 2>/dev/null | grep -q 'not found'; then
             die "$f: library not found: $(LD_LIBRARY_PATH="$ROOTFS/usr/lib" ldd "$f" | grep 'not found')"
@@ -214,7 +221,8 @@ copy_with_libs() { # copy_with_libs DEST FILE...
 build_dom0_base() {
     local out="$IMAGES/dom0-base.cpio.gz" h stage t p
     h=$(inputs_hash "$HERE/dom0-init" "$HERE/lib.sh" "$HERE/vif-commaware" "$BUSYBOX" \
-        "$KDIR/.done" "$0" "$XEN_DIST/.tools-installed" "$IMAGES/guest.cpio.gz" $DOM0_MODULES)
+        "$KDIR/.done" "$0" "$XEN_DIST/.tools-installed" "$IMAGES/guest.cpio.gz" $DOM0_MODULES \
+        "$DOM0_EXTRA")
     up_to_date "$out" "$h" && { log "dom0 base image up to date"; return 0; }
     stage=$(mktemp -d "$BUILD/stage-dom0.XXXXXX")
     install_busybox "$stage"
@@ -246,6 +254,13 @@ build_dom0_base() {
     # Xen's configuration files the tools read at run time.
     cp -a "$ROOTFS/etc/xen/." "$stage/etc/xen/" 2>/dev/null || true
     [ -d "$ROOTFS/var/lib/xen" ] && cp -a "$ROOTFS/var/lib/xen/." "$stage/var/lib/xen/"
+    # Extra files (e.g. the ctl tool): a root overlay; executables get their
+    # libraries too.
+    if [ -d "$DOM0_EXTRA" ]; then
+        cp -a "$DOM0_EXTRA/." "$stage/"
+        copy_with_libs "$stage" $(cd "$DOM0_EXTRA" && find . -type f -perm -u+x | sed "s|^\.|$stage|")
+        log "dom0 image: added $(find "$DOM0_EXTRA" -type f | wc -l) file(s) from $DOM0_EXTRA"
+    fi
     install -m 0755 "$HERE/vif-commaware" "$stage/etc/xen/scripts/vif-commaware"
     install -m 0755 "$HERE/dom0-init" "$stage/init"
     install -m 0644 "$HERE/lib.sh" "$stage/lib/commaware-test.sh"
