@@ -25,7 +25,9 @@
 //! - `context_saved` for a unit switched out on a pCPU is delivered before
 //!   that pCPU schedules again (or earlier, by an [`Op::ContextSaved`]);
 //! - a pCPU leaves the pool idle (scheduled with tasklet work first), and
-//!   the last pCPU only when no domain is left.
+//!   the last pCPU only when no domain is left;
+//! - a running unit is charged at least every second or so (Xen ticks it
+//!   every tick period): hours pass at once only while nothing runs.
 //!
 //! Where the core is documented to refuse bad input (every `Result`: "Why
 //! a call was refused. Nothing was changed."), bad input *is* fed: out of
@@ -153,7 +155,9 @@ impl APrev {
 }
 
 /// One step. `u8` operands index what exists now (see the module docs).
-#[derive(Arbitrary, Clone, Debug)]
+/// Decoded from one selector byte, weighted by [`OP_WEIGHTS`] (the
+/// scheduling hooks often, the lifecycle and refusals now and then).
+#[derive(Clone, Debug)]
 pub enum Op {
     Advance(Dt),
     /// A pCPU joins: a palette pCPU, or (raw >= 240) one beyond
@@ -197,6 +201,85 @@ pub enum Op {
     Softirqs,
     /// The hooks that cannot fail, with unknown handles: nothing changes.
     Garbage(u16, u8),
+}
+
+/// How many of the 256 selector values pick each [`Op`] variant, in
+/// declaration order.
+pub const OP_WEIGHTS: [u8; 26] = [
+    30, // Advance
+    3,  // PcpuAdd
+    3,  // PcpuRemove
+    4,  // DomAdd
+    3,  // DomRemove
+    5,  // DomSet
+    5,  // SetParams
+    6,  // UnitAdd
+    6,  // UnitInsert
+    3,  // UnitRemove
+    3,  // UnitFree
+    5,  // SetAffinity
+    24, // Wake
+    8,  // Sleep
+    18, // Block
+    18, // DoSchedule
+    6,  // Yield
+    28, // Notify
+    10, // Tick
+    8,  // TickAll
+    10, // Account
+    4,  // PickResource
+    6,  // Migrate
+    8,  // ContextSaved
+    28, // Softirqs
+    4,  // Garbage
+];
+
+/// The first selector value of variant `i`.
+pub fn op_selector(i: usize) -> u8 {
+    OP_WEIGHTS.iter().take(i).map(|w| usize::from(*w)).sum::<usize>() as u8
+}
+
+impl<'a> Arbitrary<'a> for Op {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        let sel = usize::from(u.arbitrary::<u8>()?);
+        let mut acc = 0;
+        let mut i = 0;
+        for (j, w) in OP_WEIGHTS.iter().enumerate() {
+            acc += usize::from(*w);
+            if sel < acc {
+                i = j;
+                break;
+            }
+        }
+        Ok(match i {
+            0 => Op::Advance(u.arbitrary()?),
+            1 => Op::PcpuAdd(u.arbitrary()?),
+            2 => Op::PcpuRemove(u.arbitrary()?),
+            3 => Op::DomAdd(u.arbitrary()?),
+            4 => Op::DomRemove(u.arbitrary()?, u.arbitrary()?),
+            5 => Op::DomSet(u.arbitrary()?, u.arbitrary()?),
+            6 => Op::SetParams(u.arbitrary()?),
+            7 => Op::UnitAdd(u.arbitrary()?, u.arbitrary()?),
+            8 => Op::UnitInsert(u.arbitrary()?, u.arbitrary()?),
+            9 => Op::UnitRemove(u.arbitrary()?),
+            10 => Op::UnitFree(u.arbitrary()?),
+            11 => Op::SetAffinity(u.arbitrary()?, u.arbitrary()?),
+            12 => Op::Wake(u.arbitrary()?),
+            13 => Op::Sleep(u.arbitrary()?),
+            14 => Op::Block(u.arbitrary()?),
+            15 => Op::DoSchedule(u.arbitrary()?, u.arbitrary()?, u.arbitrary()?),
+            16 => Op::Yield(u.arbitrary()?, u.arbitrary()?),
+            17 => Op::Notify(u.arbitrary()?, u.arbitrary()?),
+            18 => Op::Tick(u.arbitrary()?),
+            19 => Op::TickAll,
+            20 => Op::Account,
+            21 => Op::PickResource(u.arbitrary()?),
+            22 => Op::Migrate(u.arbitrary()?, u.arbitrary()?),
+            23 => Op::ContextSaved(u.arbitrary()?),
+            24 => Op::Softirqs,
+            _ => Op::Garbage(u.arbitrary()?, u.arbitrary()?),
+        })
+    }
 }
 
 /// Xen's view of a unit.
@@ -319,6 +402,19 @@ struct World {
     unsaved: Vec<(Cpu, UnitId)>,
     closed_ns: Time,
     next_domid: u16,
+    stats: Stats,
+}
+
+/// What an input reached (for `stats`: is the fuzzer getting anywhere?).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stats {
+    pub ops: u64,
+    pub picks: u64,
+    pub steals: u64,
+    pub boosts: u64,
+    pub boosts_refused: u64,
+    pub donations: u64,
+    pub refusals: u64,
 }
 
 fn nth<T: Copy>(v: &[T], i: impl Into<usize>) -> Option<T> {
@@ -350,6 +446,7 @@ impl World {
             core.pcpu_add(c).expect("pcpu_add of a new palette pCPU");
         }
         sink.call_tickles.clear();
+        let prelude: u8 = u.arbitrary()?;
         let mut w = World {
             core,
             sink,
@@ -359,8 +456,22 @@ impl World {
             unsaved: Vec::new(),
             closed_ns: 0,
             next_domid: 0,
+            stats: Stats::default(),
         };
         w.after("init");
+        // A prelude like the property tests' start: up to 3 domains of 1
+        // to 3 units each (`prelude` bits 0-1), runnable or blocked (one
+        // byte each), so short inputs start in a populated system.
+        for i in 0..(prelude & 3) {
+            let shape: u8 = u.arbitrary()?;
+            w.apply(&Op::DomAdd(0));
+            let d = w.doms().len() as u8 - 1;
+            for j in 0..=(shape % 3) {
+                w.apply(&Op::UnitAdd(d, u16::from(j)));
+                w.apply(&Op::UnitInsert(0, shape & (8 << j) != 0 || j == 0));
+            }
+            let _ = i;
+        }
         Ok(w)
     }
 
@@ -412,7 +523,14 @@ impl World {
         for c in self.sink.call_tickles.drain(..) {
             assert!(pool.contains(c), "{what} tickled pCPU {c}, outside the pool {:?}", pool.iter().collect::<Vec<_>>());
         }
-        self.sink.call_traces.clear();
+        for t in self.sink.call_traces.drain(..) {
+            match t {
+                Trace::BoostStart { .. } => self.stats.boosts += 1,
+                Trace::BoostRefused { .. } => self.stats.boosts_refused += 1,
+                Trace::DonationStart { .. } => self.stats.donations += 1,
+                Trace::DonationEnd { .. } => {}
+            }
+        }
         self.sink.pending.retain(|c| pool.contains(*c));
         // What runs agrees with the decisions.
         for c in pool.iter() {
@@ -449,6 +567,7 @@ impl World {
         let before = snapshot(&self.core);
         let r = f(&mut self.core, self.now, &mut self.sink);
         let Err(e) = r else { panic!("{what}: expected a refusal, got {r:?}") };
+        self.stats.refusals += 1;
         self.assert_unchanged(what, &before, e);
         e
     }
@@ -534,6 +653,8 @@ impl World {
             );
             assert!(d.slice > 0, "{n:?} picked with slice {}", d.slice);
             self.running.insert(cpu, Run { unit: n, start: self.now, charged: self.now });
+            self.stats.picks += 1;
+            self.stats.steals += u64::from(d.migrated);
             // Picked again before its context was saved elsewhere: Xen
             // saves it first (the core never steals a live context).
             self.unsaved.retain(|(_, x)| *x != n);
@@ -639,7 +760,14 @@ impl World {
 
     fn apply(&mut self, op: &Op) {
         match *op {
-            Op::Advance(dt) => self.now = self.now.saturating_add(dt.ns()),
+            Op::Advance(dt) => {
+                // Xen ticks a running unit every tick period: hours pass
+                // at once only on an idle pool (a single debit beyond
+                // i32::MAX credits, ~60 h, loses time: see
+                // sched/tests/fuzz_regressions.rs).
+                let dt = if self.running.is_empty() { dt.ns() } else { dt.ns().min(1000 * MS) };
+                self.now = self.now.saturating_add(dt);
+            }
             Op::PcpuAdd(raw) => {
                 if raw >= 240 {
                     let c = MAX_PCPUS as Cpu + Cpu::from(raw - 240) * 1000;
@@ -952,16 +1080,50 @@ impl World {
 
 /// The `core_events` target.
 pub fn run(data: &[u8]) {
+    stats(data);
+}
+
+/// Run an input; what it reached.
+pub fn stats(data: &[u8]) -> Stats {
     let mut u = Unstructured::new(data);
-    let Ok(mut w) = World::new(&mut u) else { return };
+    let Ok(mut w) = World::new(&mut u) else { return Stats::default() };
     for _ in 0..MAX_OPS {
         if u.is_empty() {
             break;
         }
         let Ok(op) = u.arbitrary::<Op>() else { break };
+        w.stats.ops += 1;
         w.apply(&op);
     }
     // Drain: everything asked for is served, then charged.
     w.softirqs();
     w.apply(&Op::TickAll);
+    w.stats
+}
+
+/// An input as the scenario it decodes to (for reading crash inputs:
+/// `cargo run --example decode -- FILE`).
+pub fn decode(data: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut u = Unstructured::new(data);
+    let mut s = String::new();
+    let (Ok(g), Ok(n), Ok(first), Ok(prelude)) =
+        (u.arbitrary::<AGlobal>(), u.arbitrary::<u8>(), u.arbitrary::<u8>(), u.arbitrary::<u8>())
+    else {
+        return s;
+    };
+    let cpus: Vec<Cpu> = (0..=usize::from(n % 4)).map(|i| CPU_PALETTE[(usize::from(first) + i) % CPU_PALETTE.len()]).collect();
+    let _ = writeln!(s, "params {:?}\npcpus {cpus:?}", g.0);
+    for _ in 0..(prelude & 3) {
+        let shape: u8 = u.arbitrary().unwrap_or(0);
+        let _ = writeln!(s, "prelude domain: {} units, runnable mask {:#b}", shape % 3 + 1, (shape >> 3) & 7 | 1);
+    }
+    for _ in 0..MAX_OPS {
+        if u.is_empty() {
+            break;
+        }
+        let Ok(op) = u.arbitrary::<Op>() else { break };
+        let _ = writeln!(s, "{op:?}");
+    }
+    s
 }

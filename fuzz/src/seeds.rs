@@ -7,7 +7,7 @@
 
 use commaware_sched::GlobalParams;
 
-use crate::events::{ADom, AGlobal, APrev, Dt, Op};
+use crate::events::{op_selector, ADom, AGlobal, APrev, Dt, Op};
 
 /// An encoder for `arbitrary`'s format.
 #[derive(Default)]
@@ -53,10 +53,9 @@ impl Enc {
     }
 
     pub fn op(&mut self, op: &Op) -> &mut Self {
-        const N: u32 = 26;
         match op {
             Op::Advance(dt) => {
-                self.variant(0, N);
+                self.u8(op_selector(0));
                 match *dt {
                     Dt::Us(x) => self.variant(0, 4).u8(x),
                     Dt::UsWide(x) => self.variant(1, 4).u16(x),
@@ -64,22 +63,22 @@ impl Enc {
                     Dt::Huge(x) => self.variant(3, 4).u16(x),
                 }
             }
-            Op::PcpuAdd(c) => self.variant(1, N).u8(*c),
-            Op::PcpuRemove(c) => self.variant(2, N).u8(*c),
-            Op::DomAdd(d) => self.variant(3, N).u16(*d),
-            Op::DomRemove(d, b) => self.variant(4, N).u8(*d).bool(*b),
-            Op::DomSet(d, p) => self.variant(5, N).u8(*d).dom(p),
-            Op::SetParams(g) => self.variant(6, N).global(g),
-            Op::UnitAdd(d, v) => self.variant(7, N).u8(*d).u16(*v),
-            Op::UnitInsert(u, r) => self.variant(8, N).u8(*u).bool(*r),
-            Op::UnitRemove(u) => self.variant(9, N).u8(*u),
-            Op::UnitFree(u) => self.variant(10, N).u8(*u),
-            Op::SetAffinity(u, m) => self.variant(11, N).u8(*u).u8(*m),
-            Op::Wake(u) => self.variant(12, N).u8(*u),
-            Op::Sleep(u) => self.variant(13, N).u8(*u),
-            Op::Block(c) => self.variant(14, N).u8(*c),
+            Op::PcpuAdd(c) => self.u8(op_selector(1)).u8(*c),
+            Op::PcpuRemove(c) => self.u8(op_selector(2)).u8(*c),
+            Op::DomAdd(d) => self.u8(op_selector(3)).u16(*d),
+            Op::DomRemove(d, b) => self.u8(op_selector(4)).u8(*d).bool(*b),
+            Op::DomSet(d, p) => self.u8(op_selector(5)).u8(*d).dom(p),
+            Op::SetParams(g) => self.u8(op_selector(6)).global(g),
+            Op::UnitAdd(d, v) => self.u8(op_selector(7)).u8(*d).u16(*v),
+            Op::UnitInsert(u, r) => self.u8(op_selector(8)).u8(*u).bool(*r),
+            Op::UnitRemove(u) => self.u8(op_selector(9)).u8(*u),
+            Op::UnitFree(u) => self.u8(op_selector(10)).u8(*u),
+            Op::SetAffinity(u, m) => self.u8(op_selector(11)).u8(*u).u8(*m),
+            Op::Wake(u) => self.u8(op_selector(12)).u8(*u),
+            Op::Sleep(u) => self.u8(op_selector(13)).u8(*u),
+            Op::Block(c) => self.u8(op_selector(14)).u8(*c),
             Op::DoSchedule(c, p, t) => {
-                self.variant(15, N).u8(*c);
+                self.u8(op_selector(15)).u8(*c);
                 let i = match p {
                     APrev::Runnable => 0,
                     APrev::Blocked => 1,
@@ -87,16 +86,16 @@ impl Enc {
                 };
                 self.variant(i, 3).bool(*t)
             }
-            Op::Yield(c, s) => self.variant(16, N).u8(*c).bool(*s),
-            Op::Notify(c, u) => self.variant(17, N).u8(*c).u8(*u),
-            Op::Tick(c) => self.variant(18, N).u8(*c),
-            Op::TickAll => self.variant(19, N),
-            Op::Account => self.variant(20, N),
-            Op::PickResource(u) => self.variant(21, N).u8(*u),
-            Op::Migrate(u, c) => self.variant(22, N).u8(*u).u8(*c),
-            Op::ContextSaved(i) => self.variant(23, N).u8(*i),
-            Op::Softirqs => self.variant(24, N),
-            Op::Garbage(g, w) => self.variant(25, N).u16(*g).u8(*w),
+            Op::Yield(c, s) => self.u8(op_selector(16)).u8(*c).bool(*s),
+            Op::Notify(c, u) => self.u8(op_selector(17)).u8(*c).u8(*u),
+            Op::Tick(c) => self.u8(op_selector(18)).u8(*c),
+            Op::TickAll => self.u8(op_selector(19)),
+            Op::Account => self.u8(op_selector(20)),
+            Op::PickResource(u) => self.u8(op_selector(21)).u8(*u),
+            Op::Migrate(u, c) => self.u8(op_selector(22)).u8(*u).u8(*c),
+            Op::ContextSaved(i) => self.u8(op_selector(23)).u8(*i),
+            Op::Softirqs => self.u8(op_selector(24)),
+            Op::Garbage(g, w) => self.u8(op_selector(25)).u16(*g).u8(*w),
         }
     }
 }
@@ -105,7 +104,8 @@ impl Enc {
 /// palette, starting at index `first`), then the operations.
 pub fn events(params: GlobalParams, ncpus: u8, first: u8, ops: &[Op]) -> Vec<u8> {
     let mut e = Enc::default();
-    e.global(&AGlobal(params)).u8(ncpus - 1).u8(first);
+    // No prelude: the scenarios build their own domains.
+    e.global(&AGlobal(params)).u8(ncpus - 1).u8(first).u8(0);
     for op in ops {
         e.op(op);
     }

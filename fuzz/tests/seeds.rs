@@ -29,6 +29,7 @@ fn core_events_seeds() {
         assert_eq!(g.0, params, "{name}: params");
         assert_eq!(u.arbitrary::<u8>().unwrap(), ncpus - 1);
         assert_eq!(u.arbitrary::<u8>().unwrap(), first);
+        assert_eq!(u.arbitrary::<u8>().unwrap(), 0, "no prelude");
         for op in &ops {
             let got: Op = u.arbitrary().unwrap();
             assert_eq!(format!("{got:?}"), format!("{op:?}"), "{name}");
