@@ -94,8 +94,16 @@ while kill -0 "$QPID" 2>/dev/null; do
         log "  ... ${el}s: $(grep -acE '^.{0,8}PASS: ' "$SERIAL") passed, $(grep -acE '^.{0,8}FAIL: ' "$SERIAL") failed; last: $(grep -aE '(PASS|FAIL|COMMAWARE-[A-Z]+):' "$SERIAL" | tail -n 1 | tr -d '\r' | cut -c1-80)"
     fi
 done
-cleanup
-wait "$QPID" 2>/dev/null || true
+if kill -0 "$QPID" 2>/dev/null; then
+    log "stopping QEMU"
+    cleanup
+    wait "$QPID" 2>/dev/null || true
+else
+    qrc=0
+    wait "$QPID" 2>/dev/null || qrc=$?
+    # isa-debug-exit: status (1 << 1) | 1 = 3 for dom0's write of 1.
+    log "QEMU exited by itself (status $qrc$([ "$qrc" = 3 ] && echo ': isa-debug-exit'))"
+fi
 trap - EXIT
 tboot=$(($(date +%s) - tb))
 

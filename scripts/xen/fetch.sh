@@ -16,6 +16,8 @@ set -euo pipefail
 [ "$(id -u)" = 0 ] || die "fetch.sh installs packages: run it as root"
 
 export DEBIAN_FRONTEND=noninteractive
+# Wait for another apt/dpkg (e.g. a parallel host-deps step) instead of failing.
+APT=(apt-get -o DPkg::Lock::Timeout=600)
 APT_SRC_FILE=/etc/apt/sources.list.d/commaware-xen.sources
 
 # --- 1. apt sources ---------------------------------------------------------
@@ -72,7 +74,7 @@ apt_update() {
         log "apt lists are fresh"
         return 0
     fi
-    apt-get update -qq
+    "${APT[@]}" update -qq
     mkdir -p "$BUILD"
     touch "$stamp"
 }
@@ -99,7 +101,7 @@ install_pkgs() {
     done
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing: ${missing[*]}"
-        apt-get install -y -qq --no-install-recommends --no-remove "${missing[@]}"
+        "${APT[@]}" install -y -qq --no-install-recommends --no-remove "${missing[@]}"
     else
         log "build dependencies already installed"
     fi
@@ -119,10 +121,10 @@ install_qemu() {
     if [ -n "$uver" ] && apt-cache madison qemu-system-x86 | awk -F'|' '{gsub(/ /,"",$2); print $2}' | grep -qxF "$uver"; then
         log "qemu-utils $uver installed: taking qemu-system-x86 at the same version"
         # -t: its dependencies (seabios, ...) come from backports too.
-        apt-get install -y -qq --no-install-recommends --no-remove \
+        "${APT[@]}" install -y -qq --no-install-recommends --no-remove \
             -t bookworm-backports "qemu-system-x86=$uver"
     else
-        apt-get install -y -qq --no-install-recommends --no-remove qemu-system-x86
+        "${APT[@]}" install -y -qq --no-install-recommends --no-remove qemu-system-x86
     fi
 }
 

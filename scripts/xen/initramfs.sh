@@ -198,6 +198,8 @@ DOM0_TOOLS=(
 )
 # Found by name anywhere in $ROOTFS (their directory depends on configure).
 DOM0_TOOLS_ANYWHERE=(xen-init-dom0 libxl-save-helper)
+# Copied when the tools install has them (for tracing and debugging).
+DOM0_TOOLS_OPTIONAL=(usr/sbin/xentrace usr/sbin/xenperf usr/sbin/xen-diag usr/sbin/xenpm)
 
 copy_with_libs() { # copy_with_libs DEST FILE...
     local dest=$1 f lib
@@ -230,6 +232,11 @@ build_dom0_base() {
     copy_modules "$stage" $DOM0_MODULES
     for t in "${DOM0_TOOLS[@]}"; do
         [ -e "$ROOTFS/$t" ] || die "tools install has no $t"
+        mkdir -p "$stage/$(dirname "$t")"
+        cp -a "$ROOTFS/$t" "$stage/$t"
+    done
+    for t in "${DOM0_TOOLS_OPTIONAL[@]}"; do
+        [ -e "$ROOTFS/$t" ] || continue
         mkdir -p "$stage/$(dirname "$t")"
         cp -a "$ROOTFS/$t" "$stage/$t"
     done
