@@ -75,6 +75,8 @@ const MAX_OPS: usize = 400;
 /// states; the table limits themselves are tested by `TooMany*` below.
 const MAX_LIVE_UNITS: usize = 24;
 const MAX_LIVE_DOMS: usize = 8;
+/// Timer expiries per [`Op::RunFor`] (each checked: keep it cheap).
+const RUN_FOR_EVENTS: usize = 32;
 
 /// Arbitrary [`GlobalParams`], valid or not: each knob is usually a
 /// boundary, a default or one past a limit.
@@ -201,12 +203,16 @@ pub enum Op {
     Softirqs,
     /// The hooks that cannot fail, with unknown handles: nothing changes.
     Garbage(u16, u8),
+    /// Let the system run for up to 255 ms (stops after 32 events): slice
+    /// timers fire (the pCPU schedules), every pCPU ticks each tick
+    /// period, the accounting period runs each slice, tickles are served.
+    RunFor(u8),
 }
 
 /// How many of the 256 selector values pick each [`Op`] variant, in
 /// declaration order.
-pub const OP_WEIGHTS: [u8; 26] = [
-    30, // Advance
+pub const OP_WEIGHTS: [u8; 27] = [
+    26, // Advance
     3,  // PcpuAdd
     3,  // PcpuRemove
     4,  // DomAdd
@@ -221,7 +227,7 @@ pub const OP_WEIGHTS: [u8; 26] = [
     24, // Wake
     8,  // Sleep
     18, // Block
-    18, // DoSchedule
+    16, // DoSchedule
     6,  // Yield
     28, // Notify
     10, // Tick
@@ -230,8 +236,9 @@ pub const OP_WEIGHTS: [u8; 26] = [
     4,  // PickResource
     6,  // Migrate
     8,  // ContextSaved
-    28, // Softirqs
+    24, // Softirqs
     4,  // Garbage
+    10, // RunFor
 ];
 
 /// The first selector value of variant `i`.
@@ -277,7 +284,8 @@ impl<'a> Arbitrary<'a> for Op {
             22 => Op::Migrate(u.arbitrary()?, u.arbitrary()?),
             23 => Op::ContextSaved(u.arbitrary()?),
             24 => Op::Softirqs,
-            _ => Op::Garbage(u.arbitrary()?, u.arbitrary()?),
+            25 => Op::Garbage(u.arbitrary()?, u.arbitrary()?),
+            _ => Op::RunFor(u.arbitrary()?),
         })
     }
 }
@@ -403,6 +411,10 @@ struct World {
     closed_ns: Time,
     next_domid: u16,
     stats: Stats,
+    /// Slice timers armed by the decisions, and the periodic timers.
+    timer: BTreeMap<Cpu, Time>,
+    next_tick: Time,
+    next_acct: Time,
 }
 
 /// What an input reached (for `stats`: is the fuzzer getting anywhere?).
@@ -457,6 +469,9 @@ impl World {
             closed_ns: 0,
             next_domid: 0,
             stats: Stats::default(),
+            timer: BTreeMap::new(),
+            next_tick: 0,
+            next_acct: 0,
         };
         w.after("init");
         // A prelude like the property tests' start: up to 3 domains of 1
@@ -654,12 +669,14 @@ impl World {
             assert!(d.slice > 0, "{n:?} picked with slice {}", d.slice);
             self.running.insert(cpu, Run { unit: n, start: self.now, charged: self.now });
             self.stats.picks += 1;
+            self.timer.insert(cpu, self.now.saturating_add(d.slice));
             self.stats.steals += u64::from(d.migrated);
             // Picked again before its context was saved elsewhere: Xen
             // saves it first (the core never steals a live context).
             self.unsaved.retain(|(_, x)| *x != n);
         } else {
             assert!(d.slice < 0, "idle with a slice {}", d.slice);
+            self.timer.remove(&cpu);
         }
         if let Some(p) = prev {
             if d.next != Some(p) {
@@ -668,6 +685,44 @@ impl World {
         }
         self.after("do_schedule");
         d
+    }
+
+    /// Xen's timers, for up to `dur` or [`RUN_FOR_EVENTS`] events.
+    fn run_for(&mut self, dur: Time) {
+        let end = self.now.saturating_add(dur);
+        let tp = commaware_accounting::credit::tick_period(self.core.params().tslice_ms);
+        let ts = self.core.params().tslice();
+        self.next_tick = self.next_tick.clamp(self.now, self.now.saturating_add(tp));
+        self.next_acct = self.next_acct.clamp(self.now, self.now.saturating_add(ts));
+        for _ in 0..RUN_FOR_EVENTS {
+            self.softirqs();
+            let pool = self.core.cpus();
+            self.timer.retain(|c, _| pool.contains(*c));
+            let next_timer = self.timer.iter().map(|(c, t)| (*t, *c)).min();
+            let mut next = self.next_tick.min(self.next_acct);
+            if let Some((t, _)) = next_timer {
+                next = next.min(t);
+            }
+            if next > end {
+                self.now = self.now.max(end);
+                break;
+            }
+            self.now = self.now.max(next);
+            if self.next_tick <= next {
+                self.apply(&Op::TickAll);
+                self.next_tick = next + tp;
+            }
+            if self.next_acct <= next {
+                self.core.account(self.now, &mut self.sink);
+                self.after("account");
+                self.next_acct = next + ts;
+            }
+            let due: Vec<Cpu> = self.timer.iter().filter(|(_, t)| **t <= next).map(|(c, _)| *c).collect();
+            for c in due {
+                self.timer.remove(&c);
+                self.schedule(c, PrevState::Runnable, false);
+            }
+        }
     }
 
     fn softirqs(&mut self) {
@@ -1048,6 +1103,7 @@ impl World {
                 }
             }
             Op::Softirqs => self.softirqs(),
+            Op::RunFor(ms) => self.run_for(Time::from(ms) * MS),
             Op::Garbage(raw, what) => {
                 let g = self.unknown_unit(raw);
                 let h = self.inserted(what).unwrap_or(g);

@@ -96,6 +96,7 @@ impl Enc {
             Op::ContextSaved(i) => self.u8(op_selector(23)).u8(*i),
             Op::Softirqs => self.u8(op_selector(24)),
             Op::Garbage(g, w) => self.u8(op_selector(25)).u16(*g).u8(*w),
+            Op::RunFor(ms) => self.u8(op_selector(26)).u8(*ms),
         }
     }
 }
@@ -167,11 +168,17 @@ pub fn core_events() -> Vec<(&'static str, GlobalParams, u8, u8, Vec<Op>)> {
     for _ in 0..6 {
         caps.extend([ms(10), TickAll, ms(20), TickAll, Account, Softirqs]);
     }
+    let mut hogs = vec![DomAdd(0), UnitAdd(0, 0), UnitAdd(0, 1), UnitInsert(0, true), UnitInsert(0, true)];
+    hogs.extend([DomAdd(0), UnitAdd(1, 0), UnitInsert(0, false), RunFor(100)]);
+    for _ in 0..10 {
+        hogs.extend([Notify(0, 2), Wake(2), RunFor(5), Block(1), RunFor(20)]);
+    }
     vec![
         ("seed-ping-pong", GlobalParams::DEFAULT, 2, 0, ping_pong),
         ("seed-donation", GlobalParams::DEFAULT, 1, 0, donation),
         ("seed-lifecycle", GlobalParams::DEFAULT, 3, 3, lifecycle),
         ("seed-credit1-caps", GlobalParams::CREDIT1, 2, 0, caps),
+        ("seed-hogs-and-a-pinger", GlobalParams::DEFAULT, 2, 0, hogs),
         ("seed-bad-init", GlobalParams { tslice_ms: 0, ..GlobalParams::DEFAULT }, 1, 0, two_doms),
     ]
 }
