@@ -21,6 +21,10 @@ APT=(apt-get -o DPkg::Lock::Timeout=600)
 APT_SRC_FILE=/etc/apt/sources.list.d/commaware-xen.sources
 
 # --- 1. apt sources ---------------------------------------------------------
+need_backports() {
+    dpkg-query -W -f='${Version}' qemu-utils 2>/dev/null | grep -q '~bpo'
+}
+
 write_sources() {
     local base=/etc/apt/sources.list.d/debian.sources tmp
     tmp=$(mktemp)
@@ -31,12 +35,15 @@ write_sources() {
             /^Types:/ { print "Types: deb-src"; next }
             { print }
         ' "$base" >"$tmp"
-        # bookworm-backports, binary, from the same mirror as bookworm.
-        local uri
-        uri=$(awk '/^URIs:/ { u = $2 } /^Suites:/ && / bookworm( |$)/ { print u; exit }' "$base")
-        uri=${uri:-http://deb.debian.org/debian}
-        printf '\nTypes: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
-            "$uri" >>"$tmp"
+        # bookworm-backports, binary, from the same mirror as bookworm; only
+        # when qemu-utils came from there (see install_qemu).
+        if need_backports; then
+            local uri
+            uri=$(awk '/^URIs:/ { u = $2 } /^Suites:/ && / bookworm( |$)/ { print u }' "$base" | head -n1)
+            uri=${uri:-http://deb.debian.org/debian}
+            printf '\nTypes: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+                "$uri" >>"$tmp"
+        fi
     else
         cat >"$tmp" <<'EOF'
 Types: deb-src
@@ -50,13 +57,10 @@ URIs: http://deb.debian.org/debian-security
 Suites: bookworm-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb
-URIs: http://deb.debian.org/debian
-Suites: bookworm-backports
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
+        if need_backports; then
+            printf '\nTypes: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' >>"$tmp"
+        fi
     fi
     if ! cmp -s "$tmp" "$APT_SRC_FILE" 2>/dev/null; then
         install -m 0644 "$tmp" "$APT_SRC_FILE"
