@@ -39,7 +39,7 @@ write_sources() {
         # when qemu-utils came from there (see install_qemu).
         if need_backports; then
             local uri
-            uri=$(awk '/^URIs:/ { u = $2 } /^Suites:/ && / bookworm( |$)/ { print u }' "$base" | head -n1)
+            uri=$(awk '/^URIs:/ { u = $2 } /^Suites:/ && / bookworm( |$)/ && !n++ { print u }' "$base")
             uri=${uri:-http://deb.debian.org/debian}
             printf '\nTypes: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
                 "$uri" >>"$tmp"
