@@ -13,6 +13,8 @@
 # Exit status 0 only when the run printed COMMAWARE-END, at least one PASS
 # and no FAIL.  The serial log is build/logs/serial-last.log; a failed run's
 # log is kept as build/logs/failed/serial-<time>.log and its path printed.
+# Lines "DATA: <anything>" printed by tests are collected (without the
+# prefix) into build/logs/data-last.txt, for benchmarks.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -40,6 +42,11 @@ fi
 XEN="$XEN_DIST/boot/xen"
 [ -f "$XEN" ] || die "no hypervisor at $XEN; run make xen"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing; run make xen-fetch"
+
+# One boot at a time (QEMU TCG wants both cores, and the logs are shared).
+mkdir -p "$BUILD"
+exec 9>"$BUILD/.boot.lock"
+flock -w 3600 9 || die "another boot.sh holds $BUILD/.boot.lock"
 
 t0=$(date +%s)
 DOM0_IMG=$(timed image-build "$REPO_ROOT/scripts/xen/initramfs.sh" "$@" | tail -n 1)
@@ -109,6 +116,8 @@ tboot=$(($(date +%s) - tb))
 
 # --- results -------------------------------------------------------------------
 results=$(tr -d '\r' <"$SERIAL" | grep -aoE '(PASS|FAIL): .*|TIME: .*|COMMAWARE-(RESULT|END).*' || true)
+# Lines "DATA: ..." are a test's measurements: kept for the caller.
+tr -d '\r' <"$SERIAL" | grep -aoE 'DATA: .*' | sed 's/^DATA: //' >"$LOGS/data-last.txt" || true
 npass=$(printf '%s\n' "$results" | grep -c '^PASS: ' || true)
 nfail=$(printf '%s\n' "$results" | grep -c '^FAIL: ' || true)
 printf '%s\n' "$results" | grep -E '^(PASS|FAIL|TIME): ' >&2 || true

@@ -44,6 +44,11 @@ export PATH="/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
 unset CFLAGS CXXFLAGS CPPFLAGS LDFLAGS MAKEFLAGS MFLAGS
 export WGET=/bin/false GIT=/bin/false
 
+# One build at a time in the shared work tree.
+mkdir -p "$BUILD"
+exec 9>"$BUILD/.xen-build.lock"
+flock -w 3600 9 || die "another build.sh holds $BUILD/.xen-build.lock"
+
 PRISTINE=$(xen_pristine_tree)
 mkdir -p "$LOGS" "$XEN_DIST"
 

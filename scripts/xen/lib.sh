@@ -11,6 +11,8 @@
 #   wait_guest NAME PATTERN SECS        wait for PATTERN in its console log
 #   xen_sched                  the scheduler of Pool-0, from `xl info`
 #   xen_cmdline_opt NAME       value of NAME= in Xen's command line
+#   data TEXT...               print "DATA: TEXT" (boot.sh collects these
+#                              into build/logs/data-last.txt)
 #   cw_finish                  summary lines, then end the QEMU run
 CW_DIR=/run/cw
 mkdir -p "$CW_DIR/log"
@@ -42,6 +44,8 @@ step() {
         return 1
     fi
 }
+
+data() { echo "DATA: $*"; }
 
 wait_until() {
     _n=$(($1 * 2))

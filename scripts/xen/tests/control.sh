@@ -4,7 +4,8 @@
 #
 #  - every pool-wide and per-domain knob is set by one tool and read back by
 #    both (each sees the other's change);
-#  - weight and cap from xl.cfg are in force after `xl create`;
+#  - cpu_weight, cap and comm_donation/comm_driver from xl.cfg are in force
+#    after `xl create`;
 #  - the counters move while two guests exchange traffic;
 #  - invalid invocations (out of range, negative, malformed, unknown domain
 #    or cpupool, wrong option combinations, a cpupool or domain under
@@ -115,11 +116,13 @@ step global-restored same "$(xl_g)" "$ORIG"
 D0W=$(xl_d Domain-0 | awk '{ print $3 }')
 D0C=$(xl_d Domain-0 | awk '{ print $4 }')
 echo "dom0 at start: $(xl_d Domain-0)"
-step create-g1-weight-512-cap-90 guest_start g1 10.0.0.2 10.0.0.3 ping "weight = 512
+step create-g1-weight-512-cap-90 guest_start g1 10.0.0.2 10.0.0.3 ping "cpu_weight = 512
 cap = 90" || exit 1
-step create-g2-weight-128 guest_start g2 10.0.0.3 10.0.0.2 ping "weight = 128" || exit 1
+step create-g2-weight-128-driver guest_start g2 10.0.0.3 10.0.0.2 ping "cpu_weight = 128
+comm_donation = 0
+comm_driver = 1" || exit 1
 step xlcfg-g1-weight-cap-in-force dom_is g1 512 90 on on no
-step xlcfg-g2-weight-in-force dom_is g2 128 0 on on no
+step xlcfg-g2-weight-switches-in-force dom_is g2 128 0 on off yes
 
 # --- counters move under traffic -------------------------------------------------
 # xl's row: ... Run(ms)=$8 Wait(ms)=$9 Boosts=$10 Refused=$11 Donated(ms)=$12 Received(ms)=$13

@@ -15,6 +15,7 @@ else
 fi
 
 step xl-list xl list
+data "smoke xl_info_nr_cpus=$(xl info | sed -n "s/^nr_cpus *: *//p")"
 
 guest_pinged() { # NAME
     wait_guest "$1" 'GUEST-PING-' 150 || { echo "no ping result in $(guest_log "$1")"; cat "$(guest_log "$1")"; return 1; }
