@@ -7,8 +7,9 @@
 #                     -> build/xen-dist/{boot/xen,boot/xen.gz,boot/xen-syms,root/}
 #   make boot-test    dom0/guest images + QEMU TCG boot running
 #                     $(BOOT_TESTS) under sched=$(BOOT_SCHED)
-#   make clean-xen    remove the work tree, dist, images and logs
-#                     (keeps the fetched source and cached .debs)
+#   make clean-xen    remove the work tree, dist, images and the build/boot
+#                     logs (keeps the fetched source, cached .debs and
+#                     build/logs/timings.txt)
 #
 # Variables: BOOT_SCHED (credit), BOOT_TESTS (default: smoke.sh, plus
 # cpupool.sh when commaware is built; see scripts/xen/boot.sh),
@@ -44,4 +45,6 @@ boot-test: xen
 		$(if $(BOOT_XEN_ARGS),-x "$(BOOT_XEN_ARGS)") $(BOOT_TESTS)
 
 clean-xen:
-	rm -rf build/xen-work build/xen-stage build/xen-dist build/images build/logs build/stage-*
+	rm -rf build/xen-work build/xen-stage build/xen-dist build/images build/stage-* \
+		build/logs/xen-*.log build/logs/serial-last.log build/logs/qemu-last.out \
+		build/logs/data-last.txt build/logs/failed
