@@ -85,16 +85,18 @@ apt_update() {
 
 # --- 2. packages ----------------------------------------------------------------
 # Hypervisor: gcc, binutils, make, python3, flex/bison (kconfig).
-# Tools (with qemu, stubdom, firmware ROMs, ocaml, docs, golang off): yajl,
-# uuid, zlib/zstd/xz/bzip2/lzo (libxenguest's kernel decompressors), ncurses
-# (configure checks for it even with monitors off), iasl (configure requires it
-# on x86), python3-dev (tools/python is always built), pkg-config.
+# Tools (with qemu, stubdom, firmware ROMs, ocaml, golang, docs, monitors
+# off): yajl, uuid, zlib/zstd/xz/bzip2/lzo (libxenguest's kernel
+# decompressors), ncurses (configure checks it even with monitors off), iasl
+# (required on x86), python3-dev (tools/python is always built), pkg-config,
+# autoconf (Debian's source ships without configure).  Not needed: glib and
+# pixman (only for building qemu-xen), libfdt (Arm only), libnl-3 (optional:
+# Remus/COLO network buffering).
 BUILD_DEPS=(
     build-essential bison flex bc gawk dpkg-dev git xz-utils autoconf autotools-dev
     python3 python3-dev python3-setuptools pkg-config
     libyajl-dev uuid-dev libncurses-dev zlib1g-dev libzstd-dev liblzma-dev
-    libbz2-dev liblzo2-dev acpica-tools libnl-3-dev libnl-route-3-dev
-    libglib2.0-dev libpixman-1-dev libfdt-dev
+    libbz2-dev liblzo2-dev acpica-tools
 )
 BOOT_DEPS=(busybox-static cpio)
 
