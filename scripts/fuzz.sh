@@ -89,7 +89,8 @@ for t in $TARGETS; do
     execs=$(grep -h '^stat::number_of_executed_units:' "$log" | awk '{s += $2} END {print s + 0}')
     total=$((total + execs))
     if [ "$rc" != 0 ]; then
-        grep -hE 'panicked at|Violation|ERROR: |SUMMARY' "$log" | head -5 || true
+        grep -hE -A1 'panicked at' "$log" | head -4 || true
+        grep -hE 'ERROR: libFuzzer|^SUMMARY' "$log" | head -2 || true
         grep -h 'Test unit written to' "$log" | head -1 || true
         echo "FAIL: $t crashed after $execs executions (exit $rc; $log)"
         failed="$failed $t"

@@ -18,7 +18,9 @@
 //!   `PrevState` of `do_schedule` when a unit runs there: `Blocked` only for
 //!   the running unit blocking, `Asleep` only after `sleep`; on an idle pCPU
 //!   any `PrevState` is passed (documented as ignored);
-//! - `notify`'s sender is running (`evtchn_send` is called by `current`);
+//! - `notify`'s sender is running (`evtchn_send` is called by `current`),
+//!   except for a few notifications from any inserted unit (robustness
+//!   beyond the contract);
 //! - `migrate` only for a unit that neither runs nor is queued, whose
 //!   context is saved (Xen's `vcpu_migrate_finish`: sleep, pick_resource,
 //!   migrate, wake);
@@ -186,11 +188,13 @@ pub enum Op {
     Sleep(u8),
     /// The unit running on a pCPU blocks, and the pCPU schedules.
     Block(u8),
-    /// A pCPU schedules (its timer, a tickle, tasklet work).
+    /// A pCPU schedules (its timer, a tickle, tasklet work); with operand
+    /// bit 6, the running unit leaves as `APrev` says (Xen's view follows).
     DoSchedule(u8, APrev, bool),
     /// The running unit yields, and (if set) the pCPU schedules.
     Yield(u8, bool),
-    /// The unit running on a pCPU notifies a unit.
+    /// The unit running on a pCPU notifies a unit (or, operand bit 7,
+    /// any inserted unit does).
     Notify(u8, u8),
     Tick(u8),
     TickAll,
@@ -1036,7 +1040,20 @@ impl World {
                 } else {
                     c
                 };
+                let force = c & 0x40 != 0;
                 let Some(c) = self.pool_cpu(c) else { return };
+                // Bit 6: the running unit stopped being runnable in Xen's
+                // view (blocked, or paused/going down without a sleep hook
+                // yet): `prev` is passed as given, Xen's view follows.
+                if let Some(u) = self.core.curr(c).filter(|_| force) {
+                    if let Some(m) = self.units.get_mut(&u) {
+                        match prev {
+                            APrev::Blocked => m.x = XState::Blocked,
+                            APrev::Asleep => m.x = XState::Asleep,
+                            APrev::Runnable => {}
+                        }
+                    }
+                }
                 self.schedule(c, prev.get(), tasklet);
             }
             Op::Yield(c, sched) => {
@@ -1049,7 +1066,10 @@ impl World {
                 }
             }
             Op::Notify(c, i) => {
-                let Some(src) = self.pool_cpu(c).and_then(|c| self.core.curr(c)) else { return };
+                // Bit 7: any inserted unit sends (beyond Xen's contract,
+                // where the sender is `current`: the core must cope).
+                let src = if c & 0x80 != 0 { self.inserted(c & 0x7f) } else { self.pool_cpu(c).and_then(|c| self.core.curr(c)) };
+                let Some(src) = src else { return };
                 let Some(dst) = self.inserted(i) else { return };
                 self.core.notify(src, dst, self.now, &mut self.sink);
                 self.after("notify");
