@@ -49,7 +49,9 @@
 //! - the ledger's run time lies between what was surely charged (up to the
 //!   last tick or schedule of each pCPU) and what ran up to now, as seen
 //!   from the decisions (the harness of `sched/tests/common`);
-//! - every tickle names a pCPU of the pool;
+//! - every tickle names a pCPU of the pool; once every tickle is served,
+//!   no pCPU idles with units on its own run queue (no lost wake-up),
+//!   unless it was idled for tasklet work;
 //! - `set_params`/`dom_set` accept exactly the values in the documented
 //!   ranges (an independent predicate, written from the ranges in
 //!   `include/public/sched_commaware.h`), and take them whole.
@@ -417,6 +419,9 @@ struct World {
     stats: Stats,
     /// Slice timers armed by the decisions, and the periodic timers.
     timer: BTreeMap<Cpu, Time>,
+    /// pCPUs idled for tasklet work (they schedule again when it is done:
+    /// the next tickle or timer).
+    tasklet: BTreeSet<Cpu>,
     next_tick: Time,
     next_acct: Time,
 }
@@ -474,6 +479,7 @@ impl World {
             next_domid: 0,
             stats: Stats::default(),
             timer: BTreeMap::new(),
+            tasklet: BTreeSet::new(),
             next_tick: 0,
             next_acct: 0,
         };
@@ -654,6 +660,11 @@ impl World {
             Some(XState::Asleep) => PrevState::Asleep,
         };
         let d = self.core.do_schedule(cpu, self.now, ps, tasklet, &mut self.sink);
+        if tasklet {
+            self.tasklet.insert(cpu);
+        } else {
+            self.tasklet.remove(&cpu);
+        }
         if !self.core.cpus().contains(cpu) {
             assert_eq!(d.next, None, "do_schedule on pCPU {cpu} outside the pool picked a unit");
             self.after("do_schedule outside the pool");
@@ -737,6 +748,14 @@ impl World {
             }
             n += 1;
             assert!(n < 10_000, "tickle storm");
+        }
+        // No lost wake-up: once every tickle is served, a pCPU that idles
+        // has nothing queued (a unit queued on an idle pCPU tickles it).
+        for c in self.pool() {
+            if self.core.curr(c).is_none() && !self.tasklet.contains(&c) {
+                let q: Vec<UnitId> = self.core.runq(c).collect();
+                assert!(q.is_empty(), "pCPU {c} idles with {q:?} queued, every tickle served (t={})", self.now);
+            }
         }
     }
 
@@ -863,6 +882,7 @@ impl World {
                 self.schedule(c, PrevState::Runnable, true);
                 self.flush_unsaved(c);
                 self.core.pcpu_remove(c, self.now, &mut self.sink).expect("pcpu_remove of an idle pCPU");
+                self.tasklet.remove(&c);
                 self.sink.pending.remove(&c);
                 self.after("pcpu_remove");
                 for (&u, _) in self.units.iter().filter(|(_, m)| m.phase != Phase::Removed) {
