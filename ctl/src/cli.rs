@@ -54,7 +54,7 @@ pub struct Cli {
     #[arg(long = "budget", value_name = "PCT", allow_negative_numbers = true, value_parser = parse_u32)]
     pub budget: Option<u32>,
     /// Communication boost: pool-wide with -s, else for the domain.
-    #[arg(long = "boost", value_name = "on|off")]
+    #[arg(short = 'b', long = "boost", value_name = "on|off")]
     pub boost: Option<OnOff>,
     /// Credit donation: pool-wide with -s, else for the domain.
     #[arg(long = "donation", value_name = "on|off")]
