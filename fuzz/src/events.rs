@@ -49,7 +49,10 @@
 //! - the ledger's run time lies between what was surely charged (up to the
 //!   last tick or schedule of each pCPU) and what ran up to now, as seen
 //!   from the decisions (the harness of `sched/tests/common`);
-//! - every tickle names a pCPU of the pool; once every tickle is served,
+//! - per-domain counters never go back; the domains' run time adds up to
+//!   the ledger, and the time donated to the time received;
+//! - every tickle names a pCPU of the pool; no call traces more events
+//!   than the shim's sink keeps (8); once every tickle is served,
 //!   no pCPU idles with units on its own run queue (no lost wake-up),
 //!   unless it was idled for tasklet work;
 //! - `set_params`/`dom_set` accept exactly the values in the documented
@@ -419,6 +422,10 @@ struct World {
     stats: Stats,
     /// Slice timers armed by the decisions, and the periodic timers.
     timer: BTreeMap<Cpu, Time>,
+    /// Each live domain's counters at the last check (they only grow).
+    counters: BTreeMap<DomId, DomCounters>,
+    /// Run, donated and received time of the domains removed so far.
+    gone: (Time, Time, Time),
     /// pCPUs idled for tasklet work (they schedule again when it is done:
     /// the next tickle or timer).
     tasklet: BTreeSet<Cpu>,
@@ -480,6 +487,8 @@ impl World {
             stats: Stats::default(),
             timer: BTreeMap::new(),
             tasklet: BTreeSet::new(),
+            counters: BTreeMap::new(),
+            gone: (0, 0, 0),
             next_tick: 0,
             next_acct: 0,
         };
@@ -548,6 +557,9 @@ impl World {
         for c in self.sink.call_tickles.drain(..) {
             assert!(pool.contains(c), "{what} tickled pCPU {c}, outside the pool {:?}", pool.iter().collect::<Vec<_>>());
         }
+        // The shim's sink (src/ffi.rs, XenSink) keeps 8 traces per call and
+        // drops the rest.
+        assert!(self.sink.call_traces.len() <= 8, "{what} traced {} events: {:?}", self.sink.call_traces.len(), self.sink.call_traces);
         for t in self.sink.call_traces.drain(..) {
             match t {
                 Trace::BoostStart { .. } => self.stats.boosts += 1,
@@ -576,6 +588,34 @@ impl World {
                 assert!(!self.running.values().any(|r| r.unit == u), "{u:?} runs but is {m:?}, after {what}");
             }
         }
+        // Counters only grow; every ns run is some domain's run time;
+        // every ns donated is some domain's received time.
+        let (mut run, mut donated, mut received) = self.gone;
+        let mut now_counters = BTreeMap::new();
+        for d in self.core.domains() {
+            let c = self.core.domain_counters(d).expect("live domain");
+            if let Some(p) = self.counters.get(&d) {
+                assert!(
+                    c.run_ns >= p.run_ns
+                        && c.wait_ns >= p.wait_ns
+                        && c.boosts >= p.boosts
+                        && c.boosts_refused >= p.boosts_refused
+                        && c.donated_ns >= p.donated_ns
+                        && c.received_ns >= p.received_ns
+                        && c.charged_for_others >= p.charged_for_others
+                        && c.donations >= p.donations,
+                    "{d:?}'s counters went back after {what}: {p:?} -> {c:?}"
+                );
+            }
+            assert!(c.wait_ns >= 0 && c.run_ns >= 0, "{d:?}: negative time {c:?}");
+            run += c.run_ns;
+            donated += c.donated_ns;
+            received += c.received_ns;
+            now_counters.insert(d, c);
+        }
+        self.counters = now_counters;
+        assert_eq!(run, self.core.ledger().0, "domains' run time differs from the ledger after {what}");
+        assert_eq!(donated, received, "time donated differs from time received after {what}");
         // The ledger against the decisions.
         let ledger = self.core.ledger().0;
         let sure = self.closed_ns + self.running.values().map(|r| r.charged - r.start).sum::<Time>();
@@ -914,7 +954,11 @@ impl World {
                 for u in units {
                     self.destroy_unit(u);
                 }
+                let c = self.core.domain_counters(d).expect("live domain");
                 self.core.dom_remove(d).expect("dom_remove");
+                self.gone.0 += c.run_ns;
+                self.gone.1 += c.donated_ns;
+                self.gone.2 += c.received_ns;
                 assert!(self.core.domain_params(d).is_none());
                 self.after("dom_remove");
             }
