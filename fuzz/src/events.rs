@@ -216,12 +216,15 @@ pub enum Op {
     /// timers fire (the pCPU schedules), every pCPU ticks each tick
     /// period, the accounting period runs each slice, tickles are served.
     RunFor(u8),
+    /// The RPC pattern: the unit running on a pCPU notifies a unit (which
+    /// wakes if it was blocked, as `evtchn_send` unblocks it) and blocks.
+    SendBlock(u8, u8),
 }
 
 /// How many of the 256 selector values pick each [`Op`] variant, in
 /// declaration order.
-pub const OP_WEIGHTS: [u8; 27] = [
-    26, // Advance
+pub const OP_WEIGHTS: [u8; 28] = [
+    20, // Advance
     3,  // PcpuAdd
     3,  // PcpuRemove
     4,  // DomAdd
@@ -239,15 +242,16 @@ pub const OP_WEIGHTS: [u8; 27] = [
     16, // DoSchedule
     6,  // Yield
     28, // Notify
-    10, // Tick
+    8,  // Tick
     8,  // TickAll
     10, // Account
-    4,  // PickResource
+    2,  // PickResource
     6,  // Migrate
     8,  // ContextSaved
     24, // Softirqs
-    4,  // Garbage
+    2,  // Garbage
     10, // RunFor
+    12, // SendBlock
 ];
 
 /// The first selector value of variant `i`.
@@ -294,7 +298,8 @@ impl<'a> Arbitrary<'a> for Op {
             23 => Op::ContextSaved(u.arbitrary()?),
             24 => Op::Softirqs,
             25 => Op::Garbage(u.arbitrary()?, u.arbitrary()?),
-            _ => Op::RunFor(u.arbitrary()?),
+            26 => Op::RunFor(u.arbitrary()?),
+            _ => Op::SendBlock(u.arbitrary()?, u.arbitrary()?),
         })
     }
 }
@@ -1188,6 +1193,17 @@ impl World {
             }
             Op::Softirqs => self.softirqs(),
             Op::RunFor(ms) => self.run_for(Time::from(ms) * MS),
+            Op::SendBlock(c, i) => {
+                let Some(cpu) = self.pool_cpu(c) else { return };
+                let Some(src) = self.core.curr(cpu) else { return };
+                let Some(dst) = self.inserted(i) else { return };
+                self.core.notify(src, dst, self.now, &mut self.sink);
+                self.after("notify");
+                if self.units.get(&dst).is_some_and(|m| m.x == XState::Blocked) {
+                    self.apply(&Op::Wake(self.units_in(Phase::Inserted).iter().position(|x| *x == dst).unwrap_or(0) as u8));
+                }
+                self.apply(&Op::Block(c));
+            }
             Op::Garbage(raw, what) => {
                 let g = self.unknown_unit(raw);
                 let h = self.inserted(what).unwrap_or(g);

@@ -97,6 +97,7 @@ impl Enc {
             Op::Softirqs => self.u8(op_selector(24)),
             Op::Garbage(g, w) => self.u8(op_selector(25)).u16(*g).u8(*w),
             Op::RunFor(ms) => self.u8(op_selector(26)).u8(*ms),
+            Op::SendBlock(c, u) => self.u8(op_selector(27)).u8(*c).u8(*u),
         }
     }
 }
@@ -173,12 +174,18 @@ pub fn core_events() -> Vec<(&'static str, GlobalParams, u8, u8, Vec<Op>)> {
     for _ in 0..10 {
         hogs.extend([Notify(0, 2), Wake(2), RunFor(5), Block(1), RunFor(20)]);
     }
+    let mut rpc = vec![DomAdd(0), DomAdd(0), DomAdd(0), UnitAdd(0, 0), UnitAdd(1, 0), UnitAdd(2, 0), UnitAdd(2, 1)];
+    rpc.extend([UnitInsert(0, false), UnitInsert(0, true), UnitInsert(0, true), UnitInsert(0, true), Softirqs]);
+    for i in 0..12u8 {
+        rpc.extend([us(120), SendBlock(i % 2, i % 4), Softirqs, us(40), SendBlock(1 - i % 2, 0), RunFor(2)]);
+    }
     vec![
         ("seed-ping-pong", GlobalParams::DEFAULT, 2, 0, ping_pong),
         ("seed-donation", GlobalParams::DEFAULT, 1, 0, donation),
         ("seed-lifecycle", GlobalParams::DEFAULT, 3, 3, lifecycle),
         ("seed-credit1-caps", GlobalParams::CREDIT1, 2, 0, caps),
         ("seed-hogs-and-a-pinger", GlobalParams::DEFAULT, 2, 0, hogs),
+        ("seed-rpc", GlobalParams::DEFAULT, 2, 0, rpc),
         ("seed-bad-init", GlobalParams { tslice_ms: 0, ..GlobalParams::DEFAULT }, 1, 0, two_doms),
     ]
 }
