@@ -15,6 +15,9 @@ fn replay(target: &str, run: fn(&[u8])) {
         files.sort();
         for f in files {
             let name = f.file_name().and_then(|s| s.to_str()).unwrap_or("");
+            if name.starts_with('.') {
+                continue;
+            }
             if dir.ends_with(target) && dir.parent().is_some_and(|p| p.ends_with("corpus")) && !name.starts_with("seed-") {
                 continue;
             }

@@ -1,7 +1,7 @@
 //! Regression tests for what the fuzzer (`fuzz/`, `scripts/fuzz.sh`)
-//! found, one per finding, minimised and written out by hand. The raw
-//! crash inputs are kept in `fuzz/regressions/<target>/` and replayed by
-//! `cd fuzz && cargo test`.
+//! found, one per finding, minimised and written out by hand against the
+//! public API (raw crash inputs depend on the fuzzer's decoder of the day;
+//! see `fuzz/regressions/README.md`).
 
 use commaware_sched::{Core, GlobalParams, NullSink, PrevState};
 
@@ -19,8 +19,8 @@ fn core_with_one_running_unit(params: GlobalParams) -> (Box<Core>, commaware_sch
     (core, u)
 }
 
-/// core_events, `fuzz/regressions/core_events/burn-beyond-i32-credits`:
-/// one debit of more than `i32::MAX` credits (2^31 * 100 µs, 59.65 hours
+/// core_events (minimised: one unit runs, the pool is not ticked for 72
+/// hours, then a tick): one debit of more than `i32::MAX` credits (2^31 * 100 µs, 59.65 hours
 /// of running charged at once) clamps the credits to `i32::MAX` in
 /// `UnitCredit::burn` but drops the time they stand for (the residual
 /// keeps only `total % NS_PER_CREDIT`), so `Core::check`'s conservation
