@@ -920,6 +920,12 @@ impl World {
                     assert_eq!(e, Error::Busy);
                     return;
                 }
+                // The last pCPU with units queued on it: refused.
+                if self.core.ncpus() == 1 && self.core.curr(c).is_none() && self.core.runq(c).next().is_some() {
+                    let e = self.refused("pcpu_remove of the last pCPU, units queued", |k, now, s| k.pcpu_remove(c, now, s));
+                    assert_eq!(e, Error::Busy);
+                    return;
+                }
                 // Xen never empties a pool that has domains.
                 if self.core.ncpus() == 1 && self.core.domains().next().is_some() {
                     return;
