@@ -17,14 +17,17 @@
 # `cargo run --example decode -- <file>` in fuzz/). Prints each target's
 # executions (libFuzzer's stat::number_of_executed_units) and the total.
 #
-# Toolchain: cargo-fuzz needs nightly-only rustc flags (-Zsanitizer, and
-# the -Cpasses=sancov-module instrumentation is driven through -Z options by
-# cargo-fuzz). Only the stable toolchain is assumed, so RUSTC_BOOTSTRAP=1
-# lets stable rustc accept them (the fuzz crate is its own workspace; no
-# other build sees the variable). cargo-fuzz is installed from crates.io
-# if missing; libFuzzer itself is C++ compiled by libfuzzer-sys (needs
-# g++ or clang++), and bindgen (the root crate's build script) needs
-# libclang: both are installed with apt if missing (root).
+# Toolchain: only stable is assumed. cargo-fuzz's coverage instrumentation
+# is stable rustc flags (-Cpasses=sancov-module, -Cllvm-args=-sanitizer-
+# coverage-{level=4,inline-8bit-counters,pc-table,trace-compares}); only
+# AddressSanitizer needs a nightly flag (-Zsanitizer=address), which stable
+# rustc accepts under RUSTC_BOOTSTRAP=1 (its ASan runtime ships with the
+# stable toolchain). The variable is set for both targets so that their
+# builds share one cache (it is part of cargo's fingerprint); the fuzz
+# crate is its own workspace, no other build sees it. cargo-fuzz is
+# installed from crates.io if missing; libFuzzer itself is C++ compiled by
+# libfuzzer-sys (needs g++ or clang++), and bindgen (the root crate's build
+# script) needs libclang: both are installed with apt if missing (root).
 #
 # Sanitizers: core_events runs without ASan (-s none): the core is
 # #![forbid(unsafe_code)], so ASan finds nothing there, and it costs ~3x in
