@@ -92,6 +92,11 @@ while kill -0 "$QPID" 2>/dev/null; do
         why="Xen panicked"
         break
     fi
+    if grep -aqE 'Kernel panic - not syncing' "$SERIAL"; then
+        sleep 2
+        why="dom0 kernel panicked"
+        break
+    fi
     if [ "$el" -ge "$TIMEOUT" ]; then
         why="timeout after ${TIMEOUT}s"
         break
