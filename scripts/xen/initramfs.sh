@@ -8,7 +8,9 @@
 #                           linux-image-* package linux-image-amd64 depends on
 #                           (apt-get download + dpkg-deb, never installed)
 #   guest.cpio.gz           guest initramfs: static busybox, xen-netfront.ko,
-#                           scripts/xen/guest-init
+#                           scripts/xen/guest-init, and /bin/cw-workload when
+#                           build/workload/cw-workload ($WORKLOAD_BIN) exists
+#                           (scripts/build-workload.sh; guest role "workload")
 #   dom0-base.cpio.gz       dom0 initramfs: static busybox, the tools from
 #                           build/xen-dist/root with their libraries (ldd), the
 #                           kernel modules below, scripts/xen/dom0-init,
@@ -38,6 +40,8 @@ command -v cpio >/dev/null || die "cpio missing (make xen-fetch)"
 DOM0_EXTRA="${DOM0_EXTRA:-$BUILD/dom0-extra}"
 DOM0_MODULES="xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc xen-netback xen-blkback llc stp bridge"
 GUEST_MODULES="xen-netfront"
+# The benchmark workload, copied into the guest image when it has been built.
+WORKLOAD_BIN="${WORKLOAD_BIN:-$BUILD/workload/cw-workload}"
 mkdir -p "$DEB_CACHE" "$IMAGES"
 
 # --- the kernel -------------------------------------------------------------
@@ -170,13 +174,17 @@ up_to_date() { # up_to_date OUT HASH
 # --- guest image --------------------------------------------------------------------
 build_guest() {
     local out="$IMAGES/guest.cpio.gz" h stage
-    h=$(inputs_hash "$HERE/guest-init" "$BUSYBOX" "$KDIR/.done" "$0" $GUEST_MODULES)
+    h=$(inputs_hash "$HERE/guest-init" "$BUSYBOX" "$KDIR/.done" "$0" $GUEST_MODULES "$WORKLOAD_BIN")
     up_to_date "$out" "$h" && { log "guest image up to date"; return 0; }
     stage=$(mktemp -d "$BUILD/stage-guest.XXXXXX")
     install_busybox "$stage"
     mkdir -p "$stage"/{proc,sys,dev,tmp,run,etc}
     copy_modules "$stage" $GUEST_MODULES
     install -m 0755 "$HERE/guest-init" "$stage/init"
+    if [ -x "$WORKLOAD_BIN" ]; then
+        install -m 0755 "$WORKLOAD_BIN" "$stage/bin/cw-workload"
+        log "guest image: with $WORKLOAD_BIN"
+    fi
     # The kernel's orderly_poweroff runs /sbin/poweroff; our init is a
     # shell script that does not handle busybox's poweroff signal.
     rm -f "$stage/sbin/poweroff"
