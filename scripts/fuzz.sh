@@ -74,7 +74,7 @@ summary=""
 for t in $TARGETS; do
     case "$t" in
     core_events) flags=(-O -a -s none); lib=(-max_len=2048 -len_control=10) ;;
-    payloads)    flags=(-O -a);         lib=(-max_len=1024) ;;
+    payloads)    flags=(-O -a);         lib=(-max_len=1024 -use_value_profile=1) ;;
     *) echo "fuzz.sh: unknown target $t (core_events, payloads)" >&2; exit 2 ;;
     esac
     log=$ROOT/build/logs/fuzz-$t.log

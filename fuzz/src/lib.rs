@@ -15,11 +15,12 @@ pub mod payloads;
 
 use arbitrary::{Result, Unstructured};
 
-/// A `u32` that is one of `interesting` most of the time (boundaries, the
-/// defaults, one past each limit), else any value.
+/// A `u32` that is one of `interesting` three times in four (boundaries,
+/// the defaults, one past each limit), else any value: selector bytes
+/// 0..192 pick from the list, 192..=255 read a raw value.
 pub(crate) fn pick_u32(u: &mut Unstructured<'_>, interesting: &[u32]) -> Result<u32> {
     let sel: u8 = u.arbitrary()?;
-    if usize::from(sel) < interesting.len() * 20 && !interesting.is_empty() {
+    if sel < 192 && !interesting.is_empty() {
         Ok(interesting[usize::from(sel) % interesting.len()])
     } else {
         u.arbitrary()
@@ -28,7 +29,7 @@ pub(crate) fn pick_u32(u: &mut Unstructured<'_>, interesting: &[u32]) -> Result<
 
 pub(crate) fn pick_u16(u: &mut Unstructured<'_>, interesting: &[u16]) -> Result<u16> {
     let sel: u8 = u.arbitrary()?;
-    if usize::from(sel) < interesting.len() * 20 && !interesting.is_empty() {
+    if sel < 192 && !interesting.is_empty() {
         Ok(interesting[usize::from(sel) % interesting.len()])
     } else {
         u.arbitrary()

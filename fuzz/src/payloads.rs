@@ -52,7 +52,7 @@ fn a_domctl(u: &mut Unstructured<'_>) -> Result<xen_domctl_sched_commaware> {
         cap: pick_u16(u, &[0, 1, 100, 101, 200, 201, 65534, 65535])?,
         flags: pick_u32(u, &[0, 1, 2, 4, 7, 8, 0x80])?,
         flags_mask: pick_u32(u, &[0, 1, 2, 4, 7, 8, 0x80])?,
-        pad: pick_u32(u, &[0, 0, 0, 1])?,
+        pad: pick_u32(u, &[0])?,
         ..Default::default()
     };
     // getinfo-only counters: whatever the caller left there is ignored.
