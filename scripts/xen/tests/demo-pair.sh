@@ -1,0 +1,186 @@
+# demo-pair: the jboss/db benchmark, shortest honest version (make demo).
+#
+# A request/response pair of PV guests — "app" (cw-workload client) and
+# "db" (cw-workload server), TCP through dom0's bridge and netback — first
+# alone (the reference), then with CPU-hog guests (cw-workload hog)
+# competing for the same 2 pCPUs.  Every guest runs the guest role
+# "workload" (scripts/xen/guest-init), its arguments on its kernel command
+# line (cw.wl=...).  Results leave as DATA lines (boot.sh collects them
+# into build/logs/data-last.txt); scripts/demo.sh boots this once per
+# scheduler and scripts/demo-report.py compares.
+#
+# Settings (defaults below) come from /tests/demo-env.sh when present
+# (scripts/demo.sh writes it and passes it as a second "test"):
+#   DEMO_IPU           cw-workload --iters-per-us; empty: calibrate first in
+#                      an otherwise idle guest (and report it)
+#   DEMO_DURATION      measured seconds of the loaded run (after warm-up)
+#   DEMO_REF_DURATION  measured seconds of the no-hog reference (0: skip)
+#   DEMO_WARMUP        client warm-up seconds (not measured)
+#   DEMO_HOGS          number of hog guests
+#   DEMO_APP_WORK_US   app CPU per response;  DEMO_DB_WORK_US: db per request
+#
+# DATA lines (one record per line, "demo" first):
+#   demo sched=S calibrate JSON
+#   demo sched=S run=R client JSON | server JSON
+#   demo sched=S run=R hog NAME JSON   (rate over the client's measured window)
+#   demo sched=S run=R xl-sched LINE   (`xl sched-commaware`, or sched-credit)
+#   demo sched=S run=R dump LINE       ('r' debug-key dump, if no sched-commaware)
+#   demo sched=S run=R window JSON     (dom0's view of the measured window)
+
+DEMO_IPU=""
+DEMO_DURATION=25
+DEMO_REF_DURATION=15
+DEMO_WARMUP=5
+DEMO_HOGS=2
+DEMO_APP_WORK_US=100
+DEMO_DB_WORK_US=200
+[ -f /tests/demo-env.sh ] && . /tests/demo-env.sh
+
+S=$(xen_sched)
+pass "demo-scheduler-$S"
+D() { data "demo sched=$S $*"; sleep 0.2; } # paced: the serial line is shared
+
+# demo_guest NAME IP ARGS...: a PV guest (128 MiB, 1 vCPU) running
+# cw-workload ARGS (role "workload").
+demo_guest() {
+    _n=$1 _ip=$2
+    shift 2
+    _wl=$(echo "$*" | tr ' ' ',')
+    _mac=$(printf '00:16:3e:00:01:%02x' "${_ip##*.}")
+    cat >"$CW_DIR/$_n.cfg" <<CFG
+name = "$_n"
+type = "pv"
+kernel = "/boot/vmlinuz"
+ramdisk = "/boot/guest.cpio.gz"
+extra = "console=hvc0 loglevel=4 rdinit=/init cw.ip=$_ip cw.role=workload cw.wl=$_wl"
+memory = 128
+vcpus = 1
+vif = [ "bridge=xenbr0,mac=$_mac,script=vif-commaware" ]
+on_poweroff = "destroy"
+on_crash = "destroy"
+CFG
+    xl create "$CW_DIR/$_n.cfg"
+}
+
+# json_line NAME MODE TAG: the guest's JSON report (last one), CRs removed.
+json_line() {
+    tr -d '\r' <"$(guest_log "$1")" | grep -F "\"mode\":\"$2\"" | grep -F "\"tag\":\"$3\"" |
+        grep -vF '"event":' | grep '^{.*}$' | tail -n 1
+}
+has_json() { [ -n "$(json_line "$@")" ]; }
+# hog_intervals NAME: the number of interval records in its console log.
+hog_intervals() { tr -d '\r' <"$(guest_log "$1")" | grep -cF '"event":"interval"'; }
+# hog_window NAME FROM TO: mean/min/max iters_per_s of interval records FROM+1..TO.
+hog_window() {
+    tr -d '\r' <"$(guest_log "$1")" | grep -F '"event":"interval"' |
+        sed -n 's/.*"iters_per_s":\([0-9.eE+-]*\).*"cpu_share_est":\([0-9.eE+-]*\).*/\1 \2/p' |
+        awk -v a="$2" -v b="$3" -v n="$1" '
+            NR > a && NR <= b { k++; s += $1; c += $2; if (k == 1 || $1 < mn) mn = $1; if ($1 > mx) mx = $1 }
+            END { printf "{\"hog\":\"%s\",\"intervals\":%d,\"iters_per_s\":%.1f,\"min\":%.1f,\"max\":%.1f,\"cpu_share_est\":%.4f}\n",
+                      n, k, (k ? s / k : 0), mn, mx, (k ? c / k : 0) }'
+}
+
+destroy_all() {
+    for _d in $(xl list | awk 'NR > 2 { print $1 }'); do xl destroy "$_d"; done
+    wait_until 30 sh -c '[ "$(xl list | tail -n +2 | wc -l)" = 1 ]'
+}
+
+counters() { # RUN
+    if xl help 2>&1 | grep -q 'sched-commaware' && [ "$S" = commaware ]; then
+        xl sched-commaware -s 2>/dev/null | while IFS= read -r l; do D "run=$1 xl-sched $l"; done
+        xl sched-commaware 2>/dev/null | while IFS= read -r l; do D "run=$1 xl-sched $l"; done
+    elif [ "$S" = commaware ]; then
+        xl debug-keys r >/dev/null 2>&1
+        sleep 1
+        xl dmesg | awk '/sched_smt_power_savings/ { buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }' |
+            while IFS= read -r l; do D "run=$1 dump $l"; done
+    else
+        xl sched-credit 2>/dev/null | while IFS= read -r l; do D "run=$1 xl-sched $l"; done
+    fi
+}
+
+IPU_ARG=""
+# --- calibration (identical work in every boot) --------------------------------
+if [ -z "$DEMO_IPU" ]; then
+    step demo-calibrate-guest demo_guest cal 10.0.0.30 calibrate --tag demo-cal || exit 1
+    if step demo-calibrated wait_until 120 has_json cal calibrate demo-cal; then
+        j=$(json_line cal calibrate demo-cal)
+        D "calibrate $j"
+        DEMO_IPU=$(echo "$j" | sed -n 's/.*"iters_per_us":\([0-9.]*\).*/\1/p')
+    fi
+    xl destroy cal
+fi
+if [ -n "$DEMO_IPU" ]; then
+    IPU_ARG="--iters-per-us $DEMO_IPU"
+    pass "demo-iters-per-us-$DEMO_IPU"
+else
+    fail demo-iters-per-us "no calibration: each process calibrates itself"
+fi
+
+# run_pair RUN DURATION HOGS: one measured run (guests created and destroyed).
+run_pair() {
+    _run=$1 _dur=$2 _hogs=$3
+    _base=0
+    [ "$_hogs" -gt 0 ] && _base=10
+    _db_ip=10.0.0.$((_base + 2))
+    _app_ip=10.0.0.$((_base + 3))
+    _t0=$(now)
+    i=1
+    while [ "$i" -le "$_hogs" ]; do
+        step "demo-$_run-hog$i-create" demo_guest "hog$i-$_run" "10.0.0.$((20 + i))" \
+            hog --duration 3600 --report-every 1 --tag "demo-hog$i-$_run" $IPU_ARG || return 1
+        i=$((i + 1))
+    done
+    i=1
+    while [ "$i" -le "$_hogs" ]; do
+        step "demo-$_run-hog$i-burning" wait_until 120 grep -qF '"event":"interval"' "$(guest_log "hog$i-$_run")"
+        i=$((i + 1))
+    done
+    step "demo-$_run-db-create" demo_guest "db-$_run" "$_db_ip" \
+        server --listen 0.0.0.0:7000 --work-us "$DEMO_DB_WORK_US" --clients 1 --duration 900 \
+        --tag "demo-db-$_run" $IPU_ARG || return 1
+    step "demo-$_run-app-create" demo_guest "app-$_run" "$_app_ip" \
+        client --connect "$_db_ip:7000" --work-us "$DEMO_APP_WORK_US" --duration "$_dur" \
+        --warmup "$DEMO_WARMUP" --connect-timeout 240 --json /tmp/app.json \
+        --tag "demo-app-$_run" $IPU_ARG || return 1
+    # The window: the client's connection (the server logs it) + warm-up,
+    # until its report appears (dom0 polls every 0.5 s).
+    step "demo-$_run-connected" wait_until 300 grep -q 'connection 1 from' "$(guest_log "db-$_run")" || return 1
+    _tc=$(now)
+    sleep "$DEMO_WARMUP"
+    _ts=$(now)
+    _n1=""
+    i=1
+    while [ "$i" -le "$_hogs" ]; do _n1="$_n1 $(hog_intervals "hog$i-$_run")"; i=$((i + 1)); done
+    step "demo-$_run-client-report" wait_until $((_dur + 120)) has_json "app-$_run" client "demo-app-$_run" || {
+        tail -n 20 "$(guest_log "app-$_run")"
+        return 1
+    }
+    _te=$(now)
+    _n2=""
+    i=1
+    while [ "$i" -le "$_hogs" ]; do _n2="$_n2 $(hog_intervals "hog$i-$_run")"; i=$((i + 1)); done
+    counters "$_run"
+    D "run=$_run window {\"hogs\":$_hogs,\"duration_s\":$_dur,\"warmup_s\":$DEMO_WARMUP,\"iters_per_us\":\"${DEMO_IPU}\",\"app_work_us\":$DEMO_APP_WORK_US,\"db_work_us\":$DEMO_DB_WORK_US,\"t_start\":$_t0,\"t_connected\":$_tc,\"t_window_start\":$_ts,\"t_window_end\":$_te}"
+    D "run=$_run client $(json_line "app-$_run" client "demo-app-$_run")"
+    wait_until 30 has_json "db-$_run" server "demo-db-$_run" &&
+        D "run=$_run server $(json_line "db-$_run" server "demo-db-$_run")"
+    i=1
+    while [ "$i" -le "$_hogs" ]; do
+        _a=$(echo $_n1 | cut -d' ' -f$i)
+        _b=$(echo $_n2 | cut -d' ' -f$i)
+        D "run=$_run hog hog$i $(hog_window "hog$i-$_run" "$_a" "$_b")"
+        i=$((i + 1))
+    done
+    grep -h GUEST-WORKLOAD-FAIL /var/log/xen/console/guest-*-"$_run".log 2>/dev/null
+    destroy_all
+    pass "demo-$_run-done"
+}
+
+if [ "$DEMO_REF_DURATION" -gt 0 ]; then
+    run_pair ref "$DEMO_REF_DURATION" 0 || fail demo-ref "the reference run did not complete"
+    destroy_all
+fi
+run_pair loaded "$DEMO_DURATION" "$DEMO_HOGS" || fail demo-loaded "the loaded run did not complete"
+destroy_all
+step demo-only-dom0-left sh -c '[ "$(xl list | tail -n +2 | wc -l)" = 1 ]'
