@@ -352,6 +352,12 @@ impl Sink for Rec {
     }
 }
 
+/// A domain: handle, params, counters, domid, boost budget, credit.
+type DomSnap = (DomId, Option<DomParams>, Option<DomCounters>, Option<u16>, Time, i64);
+/// A unit: handle, domain, priority, flags, credit, pCPU, boost left,
+/// donation left, donor.
+type UnitSnap = (UnitId, Option<DomId>, Pri, UnitFlags, i32, Cpu, Time, Time, Option<UnitId>);
+
 /// Everything observable about a core through its public API.
 #[derive(Debug, PartialEq)]
 struct Snapshot {
@@ -360,8 +366,8 @@ struct Snapshot {
     idlers: CpuSet,
     ledger: (Time, i64),
     residual: Time,
-    doms: Vec<(DomId, Option<DomParams>, Option<DomCounters>, Option<u16>, Time, i64)>,
-    units: Vec<(UnitId, Option<DomId>, Pri, UnitFlags, i32, Cpu, Time, Time, Option<UnitId>)>,
+    doms: Vec<DomSnap>,
+    units: Vec<UnitSnap>,
     pcpus: Vec<(Cpu, Option<UnitId>, Vec<UnitId>)>,
 }
 

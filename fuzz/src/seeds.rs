@@ -30,7 +30,7 @@ impl Enc {
         self.u8(u8::from(b))
     }
     pub fn variant(&mut self, i: u32, n: u32) -> &mut Self {
-        let v = ((u64::from(i) << 32) + u64::from(n) - 1) / u64::from(n);
+        let v = (u64::from(i) << 32).div_ceil(u64::from(n));
         self.u32(v as u32)
     }
     /// A `pick_u32`/`pick_u16` as any value (not from the list).
