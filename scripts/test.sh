@@ -11,7 +11,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p build/logs
 
-ALL_STAGES="host-deps rust-tests clippy nostd rust-obj xen boot-commaware boot-cpupool"
+ALL_STAGES="host-deps rust-tests clippy nostd fuzz rust-obj xen boot-commaware boot-cpupool"
 STAGES=${*:-$ALL_STAGES}
 passed=0
 failed=0
@@ -23,6 +23,7 @@ stage_cmd() {
     rust-tests)     cargo test --workspace --locked ;;
     clippy)         cargo clippy --workspace --all-targets --locked -- -D warnings ;;
     nostd)          scripts/check-nostd.sh ;;
+    fuzz)           scripts/fuzz.sh 30 ;;
     rust-obj)       make rust-obj ;;
     xen)            make xen COMMAWARE=y ;;
     boot-commaware) make boot-test COMMAWARE=y BOOT_SCHED=commaware BOOT_TESTS="scripts/xen/tests/smoke.sh scripts/xen/tests/commaware.sh" ;;

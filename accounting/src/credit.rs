@@ -49,9 +49,12 @@ impl UnitCredit {
             return Burn { credits: 0 };
         }
         let total = ran.saturating_add(self.residual);
-        let credits = total / NS_PER_CREDIT;
-        self.residual = total % NS_PER_CREDIT;
-        let credits = i32::try_from(credits).unwrap_or(i32::MAX);
+        // One debit is at most i32::MAX credits (60 hours: a unit is ticked
+        // far more often); what does not fit stays in the residual, so no
+        // running time is ever lost.
+        let whole = (total / NS_PER_CREDIT).min(Time::from(i32::MAX));
+        self.residual = total - whole * NS_PER_CREDIT;
+        let credits = i32::try_from(whole).unwrap_or(i32::MAX);
         self.credit = self.credit.saturating_sub(credits);
         Burn { credits }
     }

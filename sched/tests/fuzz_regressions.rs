@@ -28,13 +28,10 @@ fn core_with_one_running_unit(params: GlobalParams) -> (Box<Core>, commaware_sch
 ///
 /// Xen ticks a running unit every tick period, so a single debit that long
 /// needs a pCPU whose tick did not fire for 60 hours: latent, but the
-/// ledger's exactness is documented as unconditional. Fix (accounting
-/// `credit.rs`, `burn`): clamp the credits first and keep the rest of the
-/// time in the residual, `let credits = (total / NS_PER_CREDIT).min(i32::MAX
-/// as Time); self.residual = total - credits * NS_PER_CREDIT;` (the
-/// residual then carries the uncharged time to the next debit).
+/// ledger's exactness is documented as unconditional. Fixed in accounting
+/// `credit.rs` (`burn`): the credits are clamped first and the rest of the
+/// time stays in the residual, carried to the next debit.
 #[test]
-#[ignore = "open: UnitCredit::burn loses time beyond i32::MAX credits (see the doc comment)"]
 fn a_debit_beyond_i32_max_credits_keeps_the_ledger_exact() {
     let (mut core, _u) = core_with_one_running_unit(GlobalParams::DEFAULT);
     let now = 60 * 3600 * 1000 * MS; // 60 hours without a tick
