@@ -43,23 +43,23 @@ D() { data "demo sched=$S $*"; sleep 0.2; } # paced: the serial line is shared
 # demo_guest NAME IP ARGS...: a PV guest (128 MiB, 1 vCPU) running
 # cw-workload ARGS (role "workload").
 demo_guest() {
-    _n=$1 _ip=$2
+    dp_n=$1 dp_ip=$2
     shift 2
-    _wl=$(echo "$*" | tr ' ' ',')
-    _mac=$(printf '00:16:3e:00:01:%02x' "${_ip##*.}")
-    cat >"$CW_DIR/$_n.cfg" <<CFG
-name = "$_n"
+    dp_wl=$(echo "$*" | tr ' ' ',')
+    dp_mac=$(printf '00:16:3e:00:01:%02x' "${dp_ip##*.}")
+    cat >"$CW_DIR/$dp_n.cfg" <<CFG
+name = "$dp_n"
 type = "pv"
 kernel = "/boot/vmlinuz"
 ramdisk = "/boot/guest.cpio.gz"
-extra = "console=hvc0 loglevel=4 rdinit=/init cw.ip=$_ip cw.role=workload cw.wl=$_wl"
+extra = "console=hvc0 loglevel=4 rdinit=/init cw.ip=$dp_ip cw.role=workload cw.wl=$dp_wl"
 memory = 128
 vcpus = 1
-vif = [ "bridge=xenbr0,mac=$_mac,script=vif-commaware" ]
+vif = [ "bridge=xenbr0,mac=$dp_mac,script=vif-commaware" ]
 on_poweroff = "destroy"
 on_crash = "destroy"
 CFG
-    xl create "$CW_DIR/$_n.cfg"
+    xl create "$CW_DIR/$dp_n.cfg"
 }
 
 # json_line NAME MODE TAG: the guest's JSON report (last one), CRs removed.
@@ -81,13 +81,12 @@ hog_window() {
 }
 
 destroy_all() {
-    for _d in $(xl list | awk 'NR > 2 { print $1 }'); do xl destroy "$_d"; done
+    for dp_d in $(xl list | awk 'NR > 2 { print $1 }'); do xl destroy "$dp_d"; done
     wait_until 30 sh -c '[ "$(xl list | tail -n +2 | wc -l)" = 1 ]'
 }
 
 counters() { # RUN
     if xl help 2>&1 | grep -q 'sched-commaware' && [ "$S" = commaware ]; then
-        xl sched-commaware -s 2>/dev/null | while IFS= read -r l; do D "run=$1 xl-sched $l"; done
         xl sched-commaware 2>/dev/null | while IFS= read -r l; do D "run=$1 xl-sched $l"; done
     elif [ "$S" = commaware ]; then
         xl debug-keys r >/dev/null 2>&1
@@ -119,62 +118,70 @@ fi
 
 # run_pair RUN DURATION HOGS: one measured run (guests created and destroyed).
 run_pair() {
-    _run=$1 _dur=$2 _hogs=$3
-    _base=0
-    [ "$_hogs" -gt 0 ] && _base=10
-    _db_ip=10.0.0.$((_base + 2))
-    _app_ip=10.0.0.$((_base + 3))
-    _t0=$(now)
+    dp_run=$1 dp_dur=$2 dp_hogs=$3
+    dp_base=0
+    [ "$dp_hogs" -gt 0 ] && dp_base=10
+    dp_db_ip=10.0.0.$((dp_base + 2))
+    dp_app_ip=10.0.0.$((dp_base + 3))
+    dp_t0=$(now)
     i=1
-    while [ "$i" -le "$_hogs" ]; do
-        step "demo-$_run-hog$i-create" demo_guest "hog$i-$_run" "10.0.0.$((20 + i))" \
-            hog --duration 3600 --report-every 1 --tag "demo-hog$i-$_run" $IPU_ARG || return 1
+    while [ "$i" -le "$dp_hogs" ]; do
+        step "demo-$dp_run-hog$i-create" demo_guest "hog$i-$dp_run" "10.0.0.$((20 + i))" \
+            hog --duration 3600 --report-every 1 --tag "demo-hog$i-$dp_run" $IPU_ARG || return 1
         i=$((i + 1))
     done
-    i=1
-    while [ "$i" -le "$_hogs" ]; do
-        step "demo-$_run-hog$i-burning" wait_until 120 grep -qF '"event":"interval"' "$(guest_log "hog$i-$_run")"
-        i=$((i + 1))
-    done
-    step "demo-$_run-db-create" demo_guest "db-$_run" "$_db_ip" \
+    step "demo-$dp_run-db-create" demo_guest "db-$dp_run" "$dp_db_ip" \
         server --listen 0.0.0.0:7000 --work-us "$DEMO_DB_WORK_US" --clients 1 --duration 900 \
-        --tag "demo-db-$_run" $IPU_ARG || return 1
-    step "demo-$_run-app-create" demo_guest "app-$_run" "$_app_ip" \
-        client --connect "$_db_ip:7000" --work-us "$DEMO_APP_WORK_US" --duration "$_dur" \
+        --tag "demo-db-$dp_run" $IPU_ARG || return 1
+    step "demo-$dp_run-app-create" demo_guest "app-$dp_run" "$dp_app_ip" \
+        client --connect "$dp_db_ip:7000" --work-us "$DEMO_APP_WORK_US" --duration "$dp_dur" \
         --warmup "$DEMO_WARMUP" --connect-timeout 240 --json /tmp/app.json \
-        --tag "demo-app-$_run" $IPU_ARG || return 1
+        --tag "demo-app-$dp_run" $IPU_ARG || return 1
+    # Hogs, db and app boot together (the client retries its connect).
     # The window: the client's connection (the server logs it) + warm-up,
     # until its report appears (dom0 polls every 0.5 s).
-    step "demo-$_run-connected" wait_until 300 grep -q 'connection 1 from' "$(guest_log "db-$_run")" || return 1
-    _tc=$(now)
+    step "demo-$dp_run-connected" wait_until 300 grep -q 'connection 1 from' "$(guest_log "db-$dp_run")" || return 1
+    dp_tc=$(now)
     sleep "$DEMO_WARMUP"
-    _ts=$(now)
-    _n1=""
+    dp_ts=$(now)
+    dp_n1=""
     i=1
-    while [ "$i" -le "$_hogs" ]; do _n1="$_n1 $(hog_intervals "hog$i-$_run")"; i=$((i + 1)); done
-    step "demo-$_run-client-report" wait_until $((_dur + 120)) has_json "app-$_run" client "demo-app-$_run" || {
-        tail -n 20 "$(guest_log "app-$_run")"
-        return 1
-    }
-    _te=$(now)
-    _n2=""
+    while [ "$i" -le "$dp_hogs" ]; do dp_n1="$dp_n1 $(hog_intervals "hog$i-$dp_run")"; i=$((i + 1)); done
+    # Every hog must already be burning when the measured window opens.
     i=1
-    while [ "$i" -le "$_hogs" ]; do _n2="$_n2 $(hog_intervals "hog$i-$_run")"; i=$((i + 1)); done
-    counters "$_run"
-    D "run=$_run window {\"hogs\":$_hogs,\"duration_s\":$_dur,\"warmup_s\":$DEMO_WARMUP,\"iters_per_us\":\"${DEMO_IPU}\",\"app_work_us\":$DEMO_APP_WORK_US,\"db_work_us\":$DEMO_DB_WORK_US,\"t_start\":$_t0,\"t_connected\":$_tc,\"t_window_start\":$_ts,\"t_window_end\":$_te}"
-    D "run=$_run client $(json_line "app-$_run" client "demo-app-$_run")"
-    wait_until 30 has_json "db-$_run" server "demo-db-$_run" &&
-        D "run=$_run server $(json_line "db-$_run" server "demo-db-$_run")"
-    i=1
-    while [ "$i" -le "$_hogs" ]; do
-        _a=$(echo $_n1 | cut -d' ' -f$i)
-        _b=$(echo $_n2 | cut -d' ' -f$i)
-        D "run=$_run hog hog$i $(hog_window "hog$i-$_run" "$_a" "$_b")"
+    while [ "$i" -le "$dp_hogs" ]; do
+        if [ "$(echo $dp_n1 | cut -d' ' -f$i)" -gt 0 ]; then
+            pass "demo-$dp_run-hog$i-burning-at-window-start"
+        else
+            fail "demo-$dp_run-hog$i-burning-at-window-start" "no interval record from hog$i yet"
+        fi
         i=$((i + 1))
     done
-    grep -h GUEST-WORKLOAD-FAIL /var/log/xen/console/guest-*-"$_run".log 2>/dev/null
+    # Quiet in dom0 during the window; then poll for the client's report.
+    sleep $((dp_dur > 1 ? dp_dur - 1 : 0))
+    step "demo-$dp_run-client-report" wait_until $((dp_dur + 120)) has_json "app-$dp_run" client "demo-app-$dp_run" || {
+        tail -n 20 "$(guest_log "app-$dp_run")"
+        return 1
+    }
+    dp_te=$(now)
+    dp_n2=""
+    i=1
+    while [ "$i" -le "$dp_hogs" ]; do dp_n2="$dp_n2 $(hog_intervals "hog$i-$dp_run")"; i=$((i + 1)); done
+    counters "$dp_run"
+    D "run=$dp_run window {\"hogs\":$dp_hogs,\"duration_s\":$dp_dur,\"warmup_s\":$DEMO_WARMUP,\"iters_per_us\":\"${DEMO_IPU}\",\"app_work_us\":$DEMO_APP_WORK_US,\"db_work_us\":$DEMO_DB_WORK_US,\"t_start\":$dp_t0,\"t_connected\":$dp_tc,\"t_window_start\":$dp_ts,\"t_window_end\":$dp_te}"
+    D "run=$dp_run client $(json_line "app-$dp_run" client "demo-app-$dp_run")"
+    wait_until 30 has_json "db-$dp_run" server "demo-db-$dp_run" &&
+        D "run=$dp_run server $(json_line "db-$dp_run" server "demo-db-$dp_run")"
+    i=1
+    while [ "$i" -le "$dp_hogs" ]; do
+        dp_a=$(echo $dp_n1 | cut -d' ' -f$i)
+        dp_b=$(echo $dp_n2 | cut -d' ' -f$i)
+        D "run=$dp_run hog hog$i $(hog_window "hog$i-$dp_run" "$dp_a" "$dp_b")"
+        i=$((i + 1))
+    done
+    grep -h GUEST-WORKLOAD-FAIL /var/log/xen/console/guest-*-"$dp_run".log 2>/dev/null
     destroy_all
-    pass "demo-$_run-done"
+    pass "demo-$dp_run-done"
 }
 
 if [ "$DEMO_REF_DURATION" -gt 0 ]; then
