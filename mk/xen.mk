@@ -13,7 +13,8 @@
 #
 # Variables: BOOT_SCHED (credit), BOOT_TESTS (default: smoke.sh, plus
 # cpupool.sh when commaware is built; see scripts/xen/boot.sh),
-# BOOT_TIMEOUT (600), BOOT_XEN_ARGS, COMMAWARE (auto|y|n), JOBS.
+# BOOT_TIMEOUT (600), BOOT_XEN_ARGS, COMMAWARE (auto|y|n), JOBS,
+# XEN_FLAVOUR (debug|release: CONFIG_DEBUG y or n, separate trees).
 
 XEN_SCRIPTS := scripts/xen
 BOOT_SCHED ?= credit
@@ -45,6 +46,6 @@ boot-test: xen
 		$(if $(BOOT_XEN_ARGS),-x "$(BOOT_XEN_ARGS)") $(BOOT_TESTS)
 
 clean-xen:
-	rm -rf build/xen-work build/xen-stage build/xen-dist build/images build/stage-* \
+	rm -rf build/xen-work* build/xen-stage* build/xen-dist* build/images build/stage-* \
 		build/logs/xen-*.log build/logs/serial-last.log build/logs/qemu-last.out \
 		build/logs/data-last.txt build/logs/failed

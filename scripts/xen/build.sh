@@ -25,6 +25,8 @@
 #   COMMAWARE=auto|y|n   build the commaware scheduler (auto: y when the
 #                        patched tree has xen/common/sched/commaware.c, the
 #                        Kconfig option exists and $RUST_OBJ exists)
+#   XEN_FLAVOUR=debug|release   CONFIG_DEBUG y (default) or n; separate
+#                        trees: build/xen-work[-release], build/xen-dist[-release]
 #   JOBS=N               make parallelism (default: nproc)
 #   V=1                  verbose make
 set -euo pipefail
@@ -33,7 +35,10 @@ set -euo pipefail
 WHAT=${1:-all}
 case "$WHAT" in hypervisor | tools | all) ;; *) die "usage: $0 [hypervisor|tools|all]" ;; esac
 COMMAWARE=${COMMAWARE:-auto}
-CONFIG_FRAGMENT="$REPO_ROOT/scripts/xen/xen.config"
+case "$XEN_FLAVOUR" in
+debug) CONFIG_FRAGMENT="$REPO_ROOT/scripts/xen/xen.config" ;;
+release) CONFIG_FRAGMENT="$REPO_ROOT/scripts/xen/xen-release.config" ;;
+esac
 MAKE_V=${V:-0}
 
 # Debian's tools first: configure looks up python3-config etc. by name, and a
@@ -46,7 +51,7 @@ export WGET=/bin/false GIT=/bin/false
 
 # One build at a time in the shared work tree.
 mkdir -p "$BUILD"
-exec 9>"$BUILD/.xen-build.lock"
+exec 9>"$BUILD/.xen-build$XEN_SUFFIX.lock"
 flock -w 3600 9 || die "another build.sh holds $BUILD/.xen-build.lock"
 
 PRISTINE=$(xen_pristine_tree)
@@ -96,7 +101,7 @@ patch_hash() {
     } | sha256sum | cut -d' ' -f1
 }
 
-XEN_STAGE="$BUILD/xen-stage"
+XEN_STAGE="$BUILD/xen-stage$XEN_SUFFIX"
 
 # The series is applied to a scratch clone (build/xen-stage) first; then only
 # the files whose content differs are copied into the work tree.  Files the
@@ -267,8 +272,13 @@ TOOLS_CONFIGURE=(
     PYTHON=/usr/bin/python3
 )
 
+# tools/tests (the x86 emulator test harness and friends) is a third of the
+# tools build and nothing we boot uses it.
+TOOLS_MAKE_ARGS=(CONFIG_TESTS=n)
+
 tools_stamp_value() {
-    { cat "$XEN_WORK/.commaware-tools-inputs"; printf '%s\n' "${TOOLS_CONFIGURE[@]}"; } | sha256sum | cut -d' ' -f1
+    { cat "$XEN_WORK/.commaware-tools-inputs"; printf '%s\n' "${TOOLS_CONFIGURE[@]}" "${TOOLS_MAKE_ARGS[@]}"; } |
+        sha256sum | cut -d' ' -f1
 }
 
 configure_tools() {
@@ -295,10 +305,10 @@ build_tools() {
         return 0
     fi
     timed tools-configure configure_tools
-    timed tools-build run_logged xen-tools make -C "$XEN_WORK" -j"$JOBS" V="$MAKE_V" build-tools
+    timed tools-build run_logged xen-tools make -C "$XEN_WORK" -j"$JOBS" V="$MAKE_V" "${TOOLS_MAKE_ARGS[@]}" build-tools
     rm -rf "$XEN_DIST/root.new"
     timed tools-install run_logged xen-tools-install \
-        make -C "$XEN_WORK" -j"$JOBS" V="$MAKE_V" install-tools DESTDIR="$XEN_DIST/root.new"
+        make -C "$XEN_WORK" -j"$JOBS" V="$MAKE_V" "${TOOLS_MAKE_ARGS[@]}" install-tools DESTDIR="$XEN_DIST/root.new"
     rm -rf "$XEN_DIST/root"
     mv "$XEN_DIST/root.new" "$XEN_DIST/root"
     printf '%s\n' "$want" >"$stamp"

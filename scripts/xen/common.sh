@@ -3,8 +3,9 @@
 #
 # Layout (everything generated lives under build/, which git ignores):
 #   build/xen-src/xen-<ver>/   pristine Debian source tree, its own git repo (tag "pristine")
-#   build/xen-work/            patched copy that is actually built
-#   build/xen-dist/            DESTDIR of the tools install, plus xen.gz/xen-syms
+#   build/xen-work[-release]/  patched copy that is actually built
+#   build/xen-stage/           scratch tree where the series is applied first
+#   build/xen-dist[-release]/  boot/{xen,xen.gz,xen-syms,xen.config}, root/ (tools DESTDIR)
 #   build/debs/                cached Debian binary packages (kernel, busybox)
 #   build/images/              dom0/guest initramfs and the dom0 kernel
 #   build/logs/                build logs and serial logs
@@ -12,8 +13,17 @@
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD="${BUILD:-$REPO_ROOT/build}"
 XEN_SRC_DIR="$BUILD/xen-src"
-XEN_WORK="$BUILD/xen-work"
-XEN_DIST="$BUILD/xen-dist"
+# XEN_FLAVOUR=debug (default: CONFIG_DEBUG=y, scripts/xen/xen.config) or
+# release (scripts/xen/xen-release.config): each has its own work tree and
+# dist, so switching does not rebuild.
+XEN_FLAVOUR="${XEN_FLAVOUR:-debug}"
+case "$XEN_FLAVOUR" in
+debug) XEN_SUFFIX="" ;;
+release) XEN_SUFFIX="-release" ;;
+*) printf 'error: XEN_FLAVOUR must be debug or release, not %s\n' "$XEN_FLAVOUR" >&2; exit 1 ;;
+esac
+XEN_WORK="$BUILD/xen-work$XEN_SUFFIX"
+XEN_DIST="$BUILD/xen-dist$XEN_SUFFIX"
 DEB_CACHE="$BUILD/debs"
 IMAGES="$BUILD/images"
 LOGS="$BUILD/logs"
