@@ -81,6 +81,8 @@ def load_sim(path):
 def fmt_us(v):
     if v is None:
         return "-"
+    if v >= 1000000:
+        return "%.2f s" % (v / 1000000)
     if v >= 10000:
         return "%.1f ms" % (v / 1000)
     if v >= 1000:
@@ -176,7 +178,7 @@ def svg_cdf(series, path, title):
             prev = f
         o.append('<path d="%s" fill="none" stroke="%s" stroke-width="2" %s/>' % (
             path_d, col, 'stroke-dasharray="6 4"' if dash else ""))
-        ly = T + 16 + 16 * i
+        ly = T + ph - 16 * len(series) - 4 + 16 * i
         o.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2" %s/>' % (
             L + pw - 230, ly, L + pw - 200, ly, col, 'stroke-dasharray="6 4"' if dash else ""))
         o.append('<text x="%d" y="%d">%s</text>' % (L + pw - 194, ly + 4, label))
@@ -227,7 +229,10 @@ def main():
     for s in SCHEDS:
         st = boot_status.get(s)
         if st:
-            p("  boot %-9s: %s s, %s" % (s, st.get("seconds", "?"), "ok" if st.get("rc") == "0" else "FAILED rc=%s (see serial-%s.log)" % (st.get("rc"), s)))
+            p("  boot %-9s: %s s, %s%s" % (s, st.get("seconds", "?"),
+                  "ok" if st.get("rc") == "0" else "FAILED rc=%s (see serial-%s.log)" % (st.get("rc"), s),
+                  ", host load average %s before / %s after (QEMU shares the host's cores)" % (
+                      st["load_before"], st["load_after"]) if "load_before" in st else ""))
         if boots[s]["bad_lines"]:
             p("  boot %s: %d DATA line(s) garbled on the serial line, ignored" % (s, boots[s]["bad_lines"]))
     p("")

@@ -3,8 +3,9 @@
 #
 #   scripts/demo.sh            (as root on Debian 12; `make demo` runs it)
 #
-#  1. builds what it needs: patched Xen and tools (make xen, which fetches
-#     the source first when missing), cw-workload for the guests
+#  1. builds what it needs: the Rust object and patched Xen and tools
+#     (make rust-obj, make xen COMMAWARE=y, which fetches the source, build
+#     deps and QEMU first when missing), cw-workload for the guests
 #     (scripts/build-workload.sh), the simulator;
 #  2. boots the patched Xen under QEMU TCG twice, sched=credit then
 #     sched=commaware, same images and guests, each running
@@ -37,8 +38,14 @@ log() { printf '[demo %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
 # --- 1. build -----------------------------------------------------------------
 if [ "${DEMO_SKIP_BUILD:-0}" != 1 ]; then
-    log "building patched Xen (make xen)"
-    make --no-print-directory xen
+    # As make test does: apt packages for bindgen, the Rust object (the
+    # scheduler core linked into Xen), then Xen with commaware (make xen
+    # fetches Debian's source, its build deps and QEMU first when missing).
+    log "host packages (scripts/host-deps.sh), Rust object (make rust-obj)"
+    scripts/host-deps.sh
+    make --no-print-directory rust-obj
+    log "building patched Xen and tools (make xen COMMAWARE=y)"
+    make --no-print-directory xen COMMAWARE=y
     log "building cw-workload"
     scripts/build-workload.sh
     log "building the simulator"
@@ -71,14 +78,17 @@ env_file() { # SCHED IPU -> path of a demo-env.sh for that boot
 }
 
 boot() { # SCHED IPU
-    local s=$1 rc=0 tb
+    local s=$1 rc=0 tb la
     tb=$(date +%s)
+    la=$(cut -d' ' -f1 /proc/loadavg)
     log "boot $s: pair alone ${DEMO_REF_DURATION}s, then with $DEMO_HOGS hogs ${DEMO_DURATION}s (warm-up ${DEMO_WARMUP}s each)"
     scripts/xen/boot.sh -s "$s" -t "$DEMO_BOOT_TIMEOUT" scripts/xen/tests/demo-pair.sh "$(env_file "$s" "$2")" ||
         rc=$?
     cp "$LOGS/data-last.txt" "$OUT/data-$s.txt" 2>/dev/null || : >"$OUT/data-$s.txt"
     cp "$LOGS/serial-last.log" "$OUT/serial-$s.log" 2>/dev/null || true
-    echo "$s rc=$rc seconds=$(($(date +%s) - tb))" >>"$OUT/boots.txt"
+    # The host's load around the boot: QEMU TCG shares the machine's cores,
+    # so other work on the host skews one boot against the other.
+    echo "$s rc=$rc seconds=$(($(date +%s) - tb)) load_before=$la load_after=$(cut -d' ' -f1 /proc/loadavg)" >>"$OUT/boots.txt"
     [ "$rc" = 0 ] || log "boot $s: FAILED (rc=$rc); the report shows what was collected"
 }
 
