@@ -328,13 +328,33 @@ def main():
         p("")
         results["measured"][run] = m
 
+    # Within each boot: the loaded run against that boot's own no-hog
+    # reference.  This cancels what differs between the two boots as a
+    # whole (host load on the shared cores, TCG's speed that day).
+    within = {}
+    if all(cl(s, "loaded") and cl(s, "ref") for s in SCHEDS):
+        p("WITHIN EACH BOOT — loaded run / the same boot's no-hog reference (cancels per-boot speed)")
+        p("  %-16s %11s %11s %10s" % ("", "credit", "commaware", "gain"))
+        for label, key in (("p50 slowdown", "p50_us"), ("p99 slowdown", "p99_us"),
+                           ("p99.9 slowdown", "p999_us"), ("max slowdown", "max_us"),
+                           ("mean slowdown", "mean_us"), ("requests/s kept", "rps")):
+            va = ratio(cl("credit", "loaded").get(key), cl("credit", "ref").get(key))
+            vb = ratio(cl("commaware", "loaded").get(key), cl("commaware", "ref").get(key))
+            g = ratio(vb, va) if key == "rps" else ratio(va, vb)
+            within[key] = {"credit": va, "commaware": vb, "gain": g}
+            p("  %-16s %11s %11s %10s" % (label, fmt_ratio(va), fmt_ratio(vb), fmt_ratio(g)))
+        p("  slowdown = loaded/no-hog (1.00x = the hogs cost nothing); kept = loaded rps/no-hog rps;")
+        p("  gain = credit slowdown/commaware slowdown, commaware kept/credit kept (>1 = commaware ahead).")
+        p("")
+    results["within_boot"] = within
+
     for s in SCHEDS:
         for run in ("loaded", "ref"):
             r = boots[s]["runs"].get(run) or {}
             if r.get("xl") or r.get("dump"):
                 src = "xl sched-commaware" if s == "commaware" and r.get("xl") else (
                     "'r' debug key" if r.get("dump") else "xl sched-credit")
-                p("per-domain scheduler counters, sched=%s, %s run (%s, read at the end of the run):" % (s, run, src))
+                p("per-domain scheduler counters, sched=%s, %s run (%s, since each guest's creation, read at the end of the run):" % (s, run, src))
                 for line in (r.get("xl") or r.get("dump"))[:40]:
                     p("    " + line)
                 p("")
