@@ -11,7 +11,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p build/logs
 
-ALL_STAGES="host-deps rust-tests clippy nostd fuzz rust-obj xen boot-commaware boot-cpupool"
+ALL_STAGES="host-deps rust-tests clippy nostd fuzz rust-obj xen boot-commaware boot-cpupool boot-control"
 STAGES=${*:-$ALL_STAGES}
 passed=0
 failed=0
@@ -28,6 +28,9 @@ stage_cmd() {
     xen)            make xen COMMAWARE=y ;;
     boot-commaware) make boot-test COMMAWARE=y BOOT_SCHED=commaware BOOT_TESTS="scripts/xen/tests/smoke.sh scripts/xen/tests/commaware.sh" ;;
     boot-cpupool)   make boot-test COMMAWARE=y BOOT_SCHED=credit BOOT_TESTS=scripts/xen/tests/cpupool.sh ;;
+    boot-control)   cargo build --release --locked -p commaware-ctl &&
+                    install -D -m 0755 target/release/commaware-ctl build/dom0-extra/usr/sbin/commaware-ctl &&
+                    make boot-test COMMAWARE=y BOOT_SCHED=commaware BOOT_TESTS=scripts/xen/tests/control.sh BOOT_TIMEOUT=900 ;;
     *) echo "unknown stage $1 (stages: $ALL_STAGES)"; return 2 ;;
     esac
 }
