@@ -223,8 +223,13 @@ def main():
     p("  with %s CPU-hog guests (cw-workload hog); dom0 has 2 vCPUs." % win.get("hogs", "?"))
     p("  %s s measured after %s s warm-up; work calibrated once: --iters-per-us %s in every guest of both boots" % (
         win.get("duration_s", "?"), win.get("warmup_s", "?"), win.get("iters_per_us") or "(per process)"))
-    if cal:
-        p("  (calibrated in an idle guest of the credit boot: %s)" % json.dumps(cal.get("calibration")))
+    cals = {s: (boots[s]["calibrate"] or {}).get("calibration", {}).get("iters_per_us") for s in SCHEDS}
+    if any(cals.values()):
+        p("  calibration measured in an idle guest at the start of each boot (the credit boot's is used):")
+        p("    credit %s, commaware %s steps/us%s" % (
+            fmt_num(cals["credit"], 1), fmt_num(cals["commaware"], 1),
+            " (commaware/credit %s: the emulated CPU's speed in the two boots)" % fmt_ratio(ratio(cals["commaware"], cals["credit"]))
+            if all(cals.values()) else ""))
     p("  QEMU TCG inflates absolute times (emulated CPU, emulated timer): compare the RATIOS.")
     for s in SCHEDS:
         st = boot_status.get(s)
@@ -334,6 +339,10 @@ def main():
     within = {}
     if all(cl(s, "loaded") and cl(s, "ref") for s in SCHEDS):
         p("WITHIN EACH BOOT — loaded run / the same boot's no-hog reference (cancels per-boot speed)")
+        rr = ratio(cl("commaware", "ref").get("p50_us"), cl("credit", "ref").get("p50_us"))
+        if rr and (rr > 1.5 or rr < 1 / 1.5):
+            p("  WARNING: the no-hog references differ between the boots (p50 commaware/credit %s): these" % fmt_ratio(rr))
+            p("  rows assume a reference reflects only the boot's speed; read the runs above instead.")
         p("  %-16s %11s %11s %10s" % ("", "credit", "commaware", "gain"))
         for label, key in (("p50 slowdown", "p50_us"), ("p99 slowdown", "p99_us"),
                            ("p99.9 slowdown", "p999_us"), ("max slowdown", "max_us"),

@@ -11,8 +11,9 @@
 #
 # Settings (defaults below) come from /tests/demo-env.sh when present
 # (scripts/demo.sh writes it and passes it as a second "test"):
-#   DEMO_IPU           cw-workload --iters-per-us; empty: calibrate first in
-#                      an otherwise idle guest (and report it)
+#   DEMO_IPU           cw-workload --iters-per-us; empty: the calibration
+#                      measured first in an otherwise idle guest (always run
+#                      and reported, so every boot has the same timeline)
 #   DEMO_DURATION      measured seconds of the loaded run (after warm-up)
 #   DEMO_REF_DURATION  measured seconds of the no-hog reference (0: skip)
 #   DEMO_WARMUP        client warm-up seconds (not measured)
@@ -100,15 +101,16 @@ counters() { # RUN
 
 IPU_ARG=""
 # --- calibration (identical work in every boot) --------------------------------
-if [ -z "$DEMO_IPU" ]; then
-    step demo-calibrate-guest demo_guest cal 10.0.0.30 calibrate --tag demo-cal || exit 1
-    if step demo-calibrated wait_until 120 has_json cal calibrate demo-cal; then
-        j=$(json_line cal calibrate demo-cal)
-        D "calibrate $j"
-        DEMO_IPU=$(echo "$j" | sed -n 's/.*"iters_per_us":\([0-9.]*\).*/\1/p')
-    fi
-    xl destroy cal
+# Measured in every boot, so that both boots follow the same timeline and the
+# report can compare the emulated CPU's speed between boots; used only when
+# DEMO_IPU is not given (the first boot's value is given to the second).
+step demo-calibrate-guest demo_guest cal 10.0.0.30 calibrate --tag demo-cal || exit 1
+if step demo-calibrated wait_until 120 has_json cal calibrate demo-cal; then
+    j=$(json_line cal calibrate demo-cal)
+    D "calibrate $j"
+    [ -n "$DEMO_IPU" ] || DEMO_IPU=$(echo "$j" | sed -n 's/.*"iters_per_us":\([0-9.]*\).*/\1/p')
 fi
+xl destroy cal
 if [ -n "$DEMO_IPU" ]; then
     IPU_ARG="--iters-per-us $DEMO_IPU"
     pass "demo-iters-per-us-$DEMO_IPU"
