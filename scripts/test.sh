@@ -39,8 +39,15 @@ for s in $STAGES; do
     log=build/logs/test-$s.log
     echo "=== stage $s (log: $log)"
     t0=$(date +%s)
-    stage_cmd "$s" 2>&1 | tee "$log" | grep -E --line-buffered '^(PASS|FAIL|test result|error|=== |\[)|panicked|FAILED' || true
-    rc=${PIPESTATUS[0]}
+    # The stage's own exit status decides; its output goes to the log, and
+    # the lines worth seeing are streamed from there while it runs.
+    stage_cmd "$s" >"$log" 2>&1 &
+    pid=$!
+    tail -n +1 -F --pid="$pid" "$log" 2>/dev/null |
+        grep -E --line-buffered '^(PASS|FAIL|test result|error|=== |\[)|panicked|FAILED' &
+    wait "$pid"
+    rc=$?
+    wait 2>/dev/null
     dt=$(( $(date +%s) - t0 ))
     if [ "$rc" = 0 ]; then
         echo "PASS: $s (${dt}s)"
