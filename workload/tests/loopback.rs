@@ -152,8 +152,9 @@ fn hog_reports_work() {
     let mut seen = 0;
     let r = hog::run(&cfg, |_| seen += 1);
     assert!(r.iterations > 0);
-    // Intervals are wall-clock; a long preemption can swallow one.
-    assert!((2..=6).contains(&r.intervals.len()), "{}", r.intervals.len());
+    // Intervals are wall-clock: on a loaded machine (CI runs this beside
+    // QEMU) a long preemption can swallow several, but never make more.
+    assert!((1..=6).contains(&r.intervals.len()), "{}", r.intervals.len());
     assert_eq!(seen, r.intervals.len());
     assert!(r.elapsed >= cfg.duration && r.elapsed < Duration::from_secs(3));
     let j = json::parse(&r.to_json().to_line()).unwrap();
