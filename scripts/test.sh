@@ -20,7 +20,7 @@ failed_names=""
 stage_cmd() {
     case "$1" in
     host-deps)      scripts/host-deps.sh ;;
-    rust-tests)     cargo test --workspace --locked ;;
+    rust-tests)     cargo test --workspace --locked --no-fail-fast ;;
     clippy)         cargo clippy --workspace --all-targets --locked -- -D warnings ;;
     nostd)          scripts/check-nostd.sh ;;
     fuzz)           scripts/fuzz.sh 30 ;;
