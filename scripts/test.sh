@@ -26,7 +26,7 @@ stage_cmd() {
     fuzz)           scripts/fuzz.sh 30 ;;
     rust-obj)       make rust-obj ;;
     xen)            make xen COMMAWARE=y ;;
-    boot-commaware) make boot-test COMMAWARE=y BOOT_SCHED=commaware BOOT_TESTS="scripts/xen/tests/smoke.sh scripts/xen/tests/commaware.sh" ;;
+    boot-commaware) make boot-test COMMAWARE=y BOOT_SCHED=commaware BOOT_TESTS="scripts/xen/tests/smoke.sh scripts/xen/tests/commaware.sh scripts/xen/tests/cpupool-commaware-pool0.sh" ;;
     boot-cpupool)   make boot-test COMMAWARE=y BOOT_SCHED=credit BOOT_TESTS=scripts/xen/tests/cpupool.sh ;;
     boot-control)   cargo build --release --locked -p commaware-ctl &&
                     install -D -m 0755 target/release/commaware-ctl build/dom0-extra/usr/sbin/commaware-ctl &&
