@@ -26,11 +26,11 @@ stage_cmd() {
     fuzz)           scripts/fuzz.sh 30 ;;
     rust-obj)       make rust-obj ;;
     xen)            make xen COMMAWARE=y ;;
-    boot-commaware) make boot-test COMMAWARE=y BOOT_SCHED=commaware BOOT_TESTS="scripts/xen/tests/smoke.sh scripts/xen/tests/commaware.sh scripts/xen/tests/cpupool-commaware-pool0.sh" ;;
-    boot-cpupool)   make boot-test COMMAWARE=y BOOT_SCHED=credit BOOT_TESTS=scripts/xen/tests/cpupool.sh ;;
+    boot-commaware) make boot-test COMMAWARE=y BOOT_SCHED=commaware BOOT_TESTS="scripts/xen/tests/smoke.sh scripts/xen/tests/commaware.sh scripts/xen/tests/cpupool-commaware-pool0.sh scripts/xen/tests/dmesg-clean.sh" ;;
+    boot-cpupool)   make boot-test COMMAWARE=y BOOT_SCHED=credit BOOT_TESTS="scripts/xen/tests/cpupool.sh scripts/xen/tests/dmesg-clean.sh" ;;
     boot-control)   cargo build --release --locked -p commaware-ctl &&
                     install -D -m 0755 target/release/commaware-ctl build/dom0-extra/usr/sbin/commaware-ctl &&
-                    make boot-test COMMAWARE=y BOOT_SCHED=commaware BOOT_TESTS=scripts/xen/tests/control.sh BOOT_TIMEOUT=900 ;;
+                    make boot-test COMMAWARE=y BOOT_SCHED=commaware BOOT_TESTS="scripts/xen/tests/control.sh scripts/xen/tests/dmesg-clean.sh" BOOT_TIMEOUT=900 ;;
     *) echo "unknown stage $1 (stages: $ALL_STAGES)"; return 2 ;;
     esac
 }
