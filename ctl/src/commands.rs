@@ -358,14 +358,7 @@ impl Cx<'_, '_> {
         Ok(PoolView {
             id: p.id,
             name: self.pool_name(p.id),
-            tslice_ms: g.tslice_ms,
-            ratelimit_us: g.ratelimit_us,
-            migration_delay_us: g.migration_delay_us,
-            boost: g.boost,
-            boost_us: g.boost_us,
-            boost_budget_pct: g.boost_budget_pct,
-            donation: g.donation,
-            attribution: g.attribution,
+            params: g,
         })
     }
 

@@ -1,6 +1,7 @@
 //! What the tool prints: `xl sched-credit`'s layout for parameters, a
 //! table for counters, and the same data as JSON (`--json`).
 
+use commaware_sched::GlobalParams;
 use serde::Serialize;
 
 /// A cpupool's pool-wide commaware parameters.
@@ -8,14 +9,8 @@ use serde::Serialize;
 pub struct PoolView {
     pub id: u32,
     pub name: String,
-    pub tslice_ms: u32,
-    pub ratelimit_us: u32,
-    pub migration_delay_us: u32,
-    pub boost: bool,
-    pub boost_us: u32,
-    pub boost_budget_pct: u32,
-    pub donation: bool,
-    pub attribution: bool,
+    #[serde(flatten)]
+    pub params: GlobalParams,
 }
 
 /// A domain's commaware parameters.
@@ -94,18 +89,19 @@ fn yesno(b: bool) -> &'static str {
 
 /// `xl sched-credit -s`'s line, with commaware's knobs after credit1's.
 pub fn pool_line(p: &PoolView) -> String {
+    let g = &p.params;
     format!(
         "Cpupool {}: tslice={}ms ratelimit={}us migration-delay={}us boost={} boost-len={}us boost-budget={}% \
          donation={} attribution={}\n",
         p.name,
-        p.tslice_ms,
-        p.ratelimit_us,
-        p.migration_delay_us,
-        onoff(p.boost),
-        p.boost_us,
-        p.boost_budget_pct,
-        onoff(p.donation),
-        onoff(p.attribution)
+        g.tslice_ms,
+        g.ratelimit_us,
+        g.migration_delay_us,
+        onoff(g.boost),
+        g.boost_us,
+        g.boost_budget_pct,
+        onoff(g.donation),
+        onoff(g.attribution)
     )
 }
 

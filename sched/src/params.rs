@@ -30,6 +30,7 @@ pub const CAP_PER_UNIT_MAX: u32 = 100;
 
 /// Pool-wide policy (the sysctl scheduler op).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, bytemuck::Zeroable)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct GlobalParams {
     /// Time slice, ms (credit1's `tslice_ms`).
     pub tslice_ms: u32,

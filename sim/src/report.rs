@@ -17,6 +17,7 @@
 //! entitlements are in percent of the pool (100 = every pCPU, all run).
 
 use commaware_accounting::credit::{Time, NS_PER_CREDIT};
+use commaware_sched::GlobalParams;
 use serde::Serialize;
 
 use crate::scenario::{Scenario, Workload};
@@ -110,7 +111,7 @@ pub struct DomResult {
 #[derive(Clone, Debug, Serialize)]
 pub struct RunResult {
     pub scheduler: String,
-    pub params: ParamsOut,
+    pub params: GlobalParams,
     pub duration_s: f64,
     pub pcpus: u16,
     pub idle_pct: f64,
@@ -122,18 +123,6 @@ pub struct RunResult {
     pub events_per_s: f64,
     pub core_calls_per_s: f64,
     pub invariant_violation: Option<String>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct ParamsOut {
-    pub tslice_ms: u32,
-    pub ratelimit_us: u32,
-    pub migration_delay_us: u32,
-    pub boost: bool,
-    pub boost_us: u32,
-    pub boost_budget_pct: u32,
-    pub donation: bool,
-    pub attribution: bool,
 }
 
 fn ms(t: Time) -> f64 {
@@ -264,16 +253,7 @@ pub fn summarize(sc: &Scenario, o: &Outcome) -> RunResult {
     let wall = o.stats.cpu_s.max(1e-9);
     RunResult {
         scheduler: o.scheduler.clone(),
-        params: ParamsOut {
-            tslice_ms: p.tslice_ms,
-            ratelimit_us: p.ratelimit_us,
-            migration_delay_us: p.migration_delay_us,
-            boost: p.boost,
-            boost_us: p.boost_us,
-            boost_budget_pct: p.boost_budget_pct,
-            donation: p.donation,
-            attribution: p.attribution,
-        },
+        params: p,
         duration_s: secs,
         pcpus: o.pcpus,
         idle_pct: 100.0 * o.idle as f64 / pool,
