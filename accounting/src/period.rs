@@ -28,7 +28,6 @@ pub struct Period {
     /// The pool's balance from the last period (credit1's `credit_balance`).
     prev_balance: i64,
     balance: i64,
-    xtra: bool,
 }
 
 /// A domain's share for this period, per unit.
@@ -77,7 +76,6 @@ impl Period {
             weight_left: weight_total,
             prev_balance,
             balance: 0,
-            xtra: false,
         })
     }
 
@@ -105,9 +103,9 @@ impl Period {
         }
 
         let mut fair = ceil_div(self.credit_total.saturating_mul(w), self.weight_total);
-        if fair < peak {
-            self.xtra = true;
-        } else {
+        // Below its peak the domain takes its fair share as is; at or above
+        // it, it is held to the peak and the rest is passed on.
+        if fair >= peak {
             if self.weight_left != 0 {
                 // Give the domains after this one a chance at the credit it
                 // cannot use.
@@ -158,12 +156,6 @@ impl Period {
     /// [`Period::begin`].
     pub fn finish(self) -> i64 {
         self.balance
-    }
-
-    /// Whether some domain was given less than its peak (credit1's
-    /// `credit_xtra`); exposed for tests and dumps.
-    pub fn had_extra(&self) -> bool {
-        self.xtra
     }
 }
 

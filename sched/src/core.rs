@@ -78,7 +78,6 @@ pub struct Core {
     pub(crate) ledger_charged: i64,
     /// Residuals of freed units (run time below one credit never charged).
     pub(crate) ledger_lost_residual: Time,
-    pub(crate) initialised: bool,
 }
 
 impl Core {
@@ -104,7 +103,6 @@ impl Core {
         self.ledger_run_ns = 0;
         self.ledger_charged = 0;
         self.ledger_lost_residual = 0;
-        self.initialised = true;
         Ok(())
     }
 
