@@ -11,6 +11,7 @@
 //! - [`client`]: one function per question to Xen, errno mapped to an
 //!   [`error::Error`] that says what to do;
 //! - [`names`]: domain and cpupool names from xenstore;
+//! - [`raw`]: hostile-input cases for both hypercalls (`commaware-badpayload`);
 //! - [`cli`], [`commands`], [`output`]: `xl sched-credit`'s command line and
 //!   layout, with commaware's switches and counters.
 //!
@@ -27,6 +28,7 @@ pub mod hypervisor;
 pub mod names;
 pub mod output;
 pub mod privcmd;
+pub mod raw;
 #[cfg(test)]
 mod tests;
 pub mod xen;

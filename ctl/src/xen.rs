@@ -233,6 +233,12 @@ macro_rules! sysctl_envelope {
                     _pad: [0; UNION_BYTES - size_of::<$member>()],
                 }
             }
+
+            /// The union's bytes after this member (zero from [`Self::new`];
+            /// Xen never reads them). For hostile-input tests only.
+            pub fn tail_mut(&mut self) -> &mut [u8] {
+                &mut self._pad
+            }
         }
     };
 }
@@ -267,6 +273,12 @@ macro_rules! domctl_envelope {
                     u,
                     _tail: [0; UNION_BYTES - size_of::<$member>()],
                 }
+            }
+
+            /// The union's bytes after this member (zero from [`Self::new`];
+            /// Xen never reads them). For hostile-input tests only.
+            pub fn tail_mut(&mut self) -> &mut [u8] {
+                &mut self._tail
             }
         }
     };
