@@ -10,6 +10,11 @@
 #               scripts/xen/tests/smoke.sh, plus tests/cpupool.sh when the
 #               hypervisor was built with CONFIG_SCHED_COMMAWARE=y)
 #
+# Environment: BOOT_DISKS="IMG [IMG...]": raw disk images given to QEMU as
+# virtio drives (dom0 sees /dev/vda, /dev/vdb, ... in this order), opened
+# with snapshot=on: the run's writes go to a temporary overlay and the image
+# stays pristine (the same image may be listed twice: independent overlays).
+#
 # Exit status 0 only when the run printed COMMAWARE-END, at least one PASS
 # and no FAIL.  The serial log is build/logs/serial-last.log; a failed run's
 # log is kept as build/logs/failed/serial-<time>.log and its path printed.
@@ -26,7 +31,7 @@ while getopts "s:x:t:h" o; do
     s) SCHED=$OPTARG ;;
     x) XEN_EXTRA=$OPTARG ;;
     t) TIMEOUT=$OPTARG ;;
-    *) sed -n '2,16p' "$0"; exit 2 ;;
+    *) sed -n '2,21p' "$0"; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
@@ -42,6 +47,12 @@ fi
 XEN="$XEN_DIST/boot/xen"
 [ -f "$XEN" ] || die "no hypervisor at $XEN; run make xen"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing; run make xen-fetch"
+DISK_ARGS=()
+for d in ${BOOT_DISKS:-}; do
+    [ -f "$d" ] || die "BOOT_DISKS: no disk image $d"
+    case "$d" in *,*) die "BOOT_DISKS: a path with a comma cannot be passed to QEMU's -drive: $d" ;; esac
+    DISK_ARGS+=(-drive "file=$d,format=raw,if=virtio,snapshot=on")
+done
 
 # One boot at a time (QEMU TCG wants both cores, and the logs are shared).
 mkdir -p "$BUILD"
@@ -63,6 +74,7 @@ mkdir -p "$LOGS"
 
 log "booting: xen $XEN_CMDLINE"
 log "tests: $*"
+[ ${#DISK_ARGS[@]} -eq 0 ] || log "disks (snapshot=on, dom0 /dev/vd[a-]): ${BOOT_DISKS}"
 log "serial log: $SERIAL"
 tb=$(date +%s)
 qemu-system-x86_64 \
@@ -72,6 +84,7 @@ qemu-system-x86_64 \
     -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
     -kernel "$XEN" -append "$XEN_CMDLINE" \
     -initrd "$KERNEL $DOM0_CMDLINE,$DOM0_IMG" \
+    ${DISK_ARGS[@]+"${DISK_ARGS[@]}"} \
     </dev/null >"$LOGS/qemu-last.out" 2>&1 &
 QPID=$!
 cleanup() { kill "$QPID" 2>/dev/null || true; }

@@ -39,7 +39,11 @@ command -v cpio >/dev/null || die "cpio missing (make xen-fetch)"
 # parts of the project want in dom0, e.g. build/dom0-extra/usr/sbin/commaware-ctl).
 DOM0_EXTRA="${DOM0_EXTRA:-$BUILD/dom0-extra}"
 DOM0_MODULES="xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc xen-netback xen-blkback llc stp bridge"
+# QEMU -drive if=virtio disks (boot.sh BOOT_DISKS), exported to guests by blkback.
+DOM0_MODULES="$DOM0_MODULES virtio_pci virtio_blk"
 GUEST_MODULES="xen-netfront"
+# A blkback disk with an ext4 root (guest role "chroot": the PostgreSQL guests).
+GUEST_MODULES="$GUEST_MODULES xen-blkfront crc32c_generic ext4"
 # The benchmark workload, copied into the guest image when it has been built.
 WORKLOAD_BIN="${WORKLOAD_BIN:-$BUILD/workload/cw-workload}"
 mkdir -p "$DEB_CACHE" "$IMAGES"
@@ -59,7 +63,8 @@ fetch_kernel() {
         deb=$(find "$DEB_CACHE" -maxdepth 1 -name "${KPKG}_*.deb" | head -n1)
         [ -n "$deb" ] || die "apt-get download $KPKG produced no .deb"
     fi
-    [ -f "$KDIR/.done" ] && return 0
+    # .done records the module lists extracted: a new module re-extracts.
+    [ -f "$KDIR/.done" ] && [ "$(cat "$KDIR/.done")" = "$DOM0_MODULES $GUEST_MODULES" ] && return 0
     log "unpacking the kernel and its Xen/bridge modules from $(basename "$deb")"
     rm -rf "$KDIR"
     mkdir -p "$KDIR"
@@ -81,7 +86,7 @@ fetch_kernel() {
         round=(${next[@]+"${next[@]}"})
     done
     dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$KDIR" "./boot/vmlinuz-$KVER"
-    touch "$KDIR/.done"
+    echo "$DOM0_MODULES $GUEST_MODULES" >"$KDIR/.done"
 }
 
 # mod_depends FILE.ko: the modules it depends on, from its .modinfo section
@@ -96,8 +101,9 @@ mod_depends() {
 
 # module_path NAME: the path of NAME.ko in the package ('-' and '_' are one).
 module_path() {
-    local n=${1//_/[-_]}
-    n=${n//-/[-_]}
+    # (one pass: a second substitution would rewrite the first one's brackets)
+    local n
+    n=$(printf '%s' "$1" | sed 's/[-_]/[-_]/g')
     local p
     p=$(grep -E "/${n}\.ko(\.xz)?$" "$KDIR/modules.list" | head -n1)
     [ -n "$p" ] || die "module $1 not found in $KPKG"
@@ -230,7 +236,7 @@ copy_with_libs() { # copy_with_libs DEST FILE...
 
 build_dom0_base() {
     local out="$IMAGES/dom0-base.cpio.gz" h stage t p
-    h=$(inputs_hash "$HERE/dom0-init" "$HERE/lib.sh" "$HERE/vif-commaware" "$BUSYBOX" \
+    h=$(inputs_hash "$HERE/dom0-init" "$HERE/lib.sh" "$HERE/vif-commaware" "$HERE/block-commaware" "$BUSYBOX" \
         "$KDIR/.done" "$0" "$XEN_DIST/.tools-installed" "$IMAGES/guest.cpio.gz" $DOM0_MODULES \
         "$DOM0_EXTRA")
     up_to_date "$out" "$h" && { log "dom0 base image up to date"; return 0; }
@@ -277,6 +283,7 @@ build_dom0_base() {
         log "dom0 image: added $(find "$DOM0_EXTRA" -type f | wc -l) file(s) from $DOM0_EXTRA"
     fi
     install -m 0755 "$HERE/vif-commaware" "$stage/etc/xen/scripts/vif-commaware"
+    install -m 0755 "$HERE/block-commaware" "$stage/etc/xen/scripts/block-commaware"
     install -m 0755 "$HERE/dom0-init" "$stage/init"
     install -m 0644 "$HERE/lib.sh" "$stage/lib/commaware-test.sh"
     cp "$KDIR/boot/vmlinuz-$KVER" "$stage/boot/vmlinuz"
