@@ -12,7 +12,14 @@
 # The binary resolves no host names (numeric IPs only), so glibc's NSS,
 # which a static glibc cannot load, is never used.
 #
-# Environment: CARGO (default cargo), CARGO_BUILD_JOBS (default 2).
+# Xen support (cargo feature `xen`: the vchan transport and the evstorm/
+# evsink/evring modes) is on when Xen's static tool libraries have been built
+# (make xen: build/xen-work/tools/libs/*/libxen*.a); otherwise the binary is
+# built without it and those modes exit with an error saying so. Force with
+# CW_XEN=y|n. The binary is also installed as build/dom0-extra/usr/sbin/
+# cw-workload, so dom0's image has it (evsink in dom0).
+#
+# Environment: CARGO (default cargo), CARGO_BUILD_JOBS (default 2), CW_XEN.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -26,10 +33,33 @@ export RUSTFLAGS="-C target-feature=+crt-static"
 export CARGO_PROFILE_RELEASE_STRIP=symbols
 export CARGO_PROFILE_RELEASE_LTO=true
 export CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1
+xen_libs=$root/build/xen-work/tools/libs
+features=()
+case "${CW_XEN:-auto}" in
+y) features=(--features xen) ;;
+n) ;;
+auto)
+    have=1
+    for l in vchan store gnttab evtchn toolcore toollog; do
+        [ -f "$xen_libs/$l/libxen$l.a" ] || have=0
+    done
+    [ -f "$root/build/xen-work/tools/include/libxenvchan.h" ] || have=0
+    [ "$have" = 1 ] && features=(--features xen)
+    ;;
+*) echo "build-workload: CW_XEN must be y, n or unset" >&2; exit 2 ;;
+esac
+if [ ${#features[@]} -gt 0 ]; then
+    echo "build-workload: with Xen support (vchan, evstorm/evsink/evring): static libs from $xen_libs"
+else
+    echo "build-workload: WITHOUT Xen support (no static Xen tool libs in $xen_libs; run make xen):" \
+        "--transport vchan and the ev* modes will fail with an error"
+fi
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 if ! "${CARGO:-cargo}" build --release -p commaware-workload --bin cw-workload \
-        --target "$target" --target-dir "$tdir" -j "${CARGO_BUILD_JOBS:-2}" >"$log" 2>&1; then
+        --target "$target" --target-dir "$tdir" -j "${CARGO_BUILD_JOBS:-2}" \
+        ${features[@]+"${features[@]}"} >"$log" 2>&1; then
     cat "$log" >&2
     echo "build-workload: cargo build failed" >&2
     exit 1
@@ -59,6 +89,9 @@ case "$ldd_out" in
 esac
 # It runs, with nothing but itself (empty environment, no /etc needed).
 env -i "$bin" calibrate --quiet >/dev/null || fail "does not run"
+
+# dom0's image takes executables from this overlay (scripts/xen/initramfs.sh).
+install -D -m 0755 "$bin" "$root/build/dom0-extra/usr/sbin/cw-workload"
 
 echo "build-workload: $bin"
 echo "  file: $desc"

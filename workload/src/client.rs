@@ -1,14 +1,19 @@
 //! `client`: the "app". A closed loop: burn `work_us` of CPU, send a
 //! request, wait for the reply, record the latency (send → reply), repeat
 //! until the duration ends. One outstanding request at a time.
+//!
+//! The loop ([`measure`]) runs over any [`MsgConn`]: TCP by default, or a
+//! direct guest↔guest vchan ([`crate::xen::vchan`]); the report, warm-up and
+//! duration rules are the same for both.
 
 use crate::burn::{cpu_time, Burner, Calibration, CpuClock};
 use crate::hist::Histogram;
 use crate::json::Json;
 use crate::proto::{self, MSG_LEN};
 use crate::server::cal_json;
+use crate::transport::{Endpoint, MsgConn, Transport};
 use crate::{Error, Result};
-use std::io::{ErrorKind, Read, Write};
+use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -19,7 +24,8 @@ pub const HIST_PER_OCTAVE: u64 = 8;
 /// What the client is asked to do.
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
-    pub connect: SocketAddr,
+    /// A TCP address, or a vchan target.
+    pub connect: Endpoint,
     /// CPU to burn before each request, µs.
     pub work_us: u64,
     /// Measured phase.
@@ -36,7 +42,9 @@ pub struct ClientConfig {
 /// What the client measured.
 #[derive(Clone, Debug)]
 pub struct ClientReport {
-    pub connect: SocketAddr,
+    pub transport: Transport,
+    /// Where it connected (`IP:PORT`, or `vchan:dom<ID>:<xenstore path>`).
+    pub connect: String,
     pub work_us: u64,
     /// As the server reported it in its replies.
     pub server_work_us: Option<u32>,
@@ -74,7 +82,8 @@ impl ClientReport {
         Json::obj()
             .with("tool", "cw-workload")
             .with("mode", "client")
-            .with("connect", self.connect.to_string())
+            .with("transport", self.transport.name())
+            .with("connect", self.connect.as_str())
             .with("work_us", self.work_us)
             .with("server_work_us", self.server_work_us)
             .with("duration_s", self.elapsed.as_secs_f64())
@@ -132,16 +141,46 @@ pub fn connect_retry(addr: SocketAddr, timeout: Duration) -> Result<(TcpStream, 
     }
 }
 
-/// Runs the closed loop.
+/// Connects (TCP or vchan) and runs the closed loop.
 pub fn run(cfg: &ClientConfig) -> Result<ClientReport> {
-    let burner = Burner::new(cfg.cal);
-    let (mut s, connect_attempts) = connect_retry(cfg.connect, cfg.connect_timeout)?;
-    let addr = cfg.connect;
-    s.set_nodelay(true)
-        .and_then(|()| s.set_read_timeout(Some(cfg.io_timeout)))
-        .and_then(|()| s.set_write_timeout(Some(cfg.io_timeout)))
-        .map_err(|e| Error::io(format!("{addr}: socket options"), e))?;
+    match &cfg.connect {
+        Endpoint::Tcp(addr) => {
+            let addr = *addr;
+            let (mut s, attempts) = connect_retry(addr, cfg.connect_timeout)?;
+            s.set_nodelay(true)
+                .and_then(|()| s.set_read_timeout(Some(cfg.io_timeout)))
+                .and_then(|()| s.set_write_timeout(Some(cfg.io_timeout)))
+                .map_err(|e| Error::io(format!("{addr}: socket options"), e))?;
+            let report = measure(cfg, &mut s, Transport::Tcp, addr.to_string(), attempts);
+            let _ = s.shutdown(std::net::Shutdown::Both);
+            report
+        }
+        Endpoint::Vchan(t) => {
+            crate::xen::require("client --transport vchan")?;
+            let (mut c, server, path, attempts) =
+                crate::xen::vchan::connect(t, cfg.connect_timeout, cfg.io_timeout)?;
+            // Dropping `c` closes our end: the server sees the client leave.
+            measure(
+                cfg,
+                &mut c,
+                Transport::Vchan,
+                format!("vchan:dom{server}:{path}"),
+                attempts,
+            )
+        }
+    }
+}
 
+/// The closed loop over an established connection to `endpoint`.
+pub fn measure(
+    cfg: &ClientConfig,
+    conn: &mut dyn MsgConn,
+    transport: Transport,
+    endpoint: String,
+    connect_attempts: u32,
+) -> Result<ClientReport> {
+    let burner = Burner::new(cfg.cal);
+    let addr = endpoint.as_str();
     let mut hist = Histogram::new();
     let mut seq = 0u64;
     let mut server_work_us = None;
@@ -164,18 +203,29 @@ pub fn run(cfg: &ClientConfig) -> Result<ClientReport> {
         burner.burn_us(cfg.work_us);
         seq += 1;
         let t0 = Instant::now();
-        s.write_all(&proto::request(seq))
+        conn.send_msg(&proto::request(seq))
             .map_err(|e| Error::io(format!("{addr}: sending request {seq}"), e))?;
-        read_reply(&mut s, &mut reply).map_err(|e| match e.kind() {
-            ErrorKind::WouldBlock | ErrorKind::TimedOut => Error::io(
-                format!(
-                    "{addr}: no reply to request {seq} within {:.1} s (--io-timeout)",
-                    cfg.io_timeout.as_secs_f64()
-                ),
-                e,
-            ),
-            _ => Error::io(format!("{addr}: waiting for reply {seq}"), e),
-        })?;
+        match conn.recv_msg(&mut reply) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(Error::io(
+                    format!("{addr}: waiting for reply {seq}"),
+                    std::io::Error::new(ErrorKind::UnexpectedEof, "server closed the connection"),
+                ))
+            }
+            Err(e) => {
+                return Err(match e.kind() {
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut => Error::io(
+                        format!(
+                            "{addr}: no reply to request {seq} within {:.1} s (--io-timeout)",
+                            cfg.io_timeout.as_secs_f64()
+                        ),
+                        e,
+                    ),
+                    _ => Error::io(format!("{addr}: waiting for reply {seq}"), e),
+                })
+            }
+        }
         let t1 = Instant::now();
         let (rseq, swork) = proto::parse_reply(&reply).map_err(Error::Protocol)?;
         if rseq != seq {
@@ -191,10 +241,10 @@ pub fn run(cfg: &ClientConfig) -> Result<ClientReport> {
         }
         last_end = t1;
     }
-    let _ = s.shutdown(std::net::Shutdown::Both);
     let ms = measured_start.unwrap_or(last_end);
     Ok(ClientReport {
-        connect: addr,
+        transport,
+        connect: endpoint,
         work_us: cfg.work_us,
         server_work_us,
         requests: hist.count(),
@@ -205,16 +255,5 @@ pub fn run(cfg: &ClientConfig) -> Result<ClientReport> {
         cpu: cpu0.and_then(|c0| cpu_time(CpuClock::Process).map(|c1| c1.saturating_sub(c0))),
         cal: cfg.cal,
         connect_attempts,
-    })
-}
-
-/// Reads one whole reply; EOF is an error that says the server went away.
-fn read_reply(s: &mut TcpStream, buf: &mut [u8; MSG_LEN]) -> std::io::Result<()> {
-    s.read_exact(buf).map_err(|e| {
-        if e.kind() == ErrorKind::UnexpectedEof {
-            std::io::Error::new(ErrorKind::UnexpectedEof, "server closed the connection")
-        } else {
-            e
-        }
     })
 }

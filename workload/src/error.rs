@@ -25,6 +25,8 @@ pub enum Error {
     Protocol(String),
     /// Writing the JSON report failed.
     Output { path: String, source: io::Error },
+    /// The mode needs something this build lacks (Xen support).
+    Unsupported(String),
 }
 
 /// The crate's result alias.
@@ -67,6 +69,7 @@ impl fmt::Display for Error {
             Error::Io { context, source } => write!(f, "{context}: {source}"),
             Error::Protocol(m) => write!(f, "protocol error: {m}"),
             Error::Output { path, source } => write!(f, "cannot write {path}: {source}"),
+            Error::Unsupported(m) => write!(f, "{m}"),
         }
     }
 }
@@ -75,10 +78,10 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Connect { last, .. } => Some(last),
-            Error::Bind { source, .. } | Error::Io { source, .. } | Error::Output { source, .. } => {
-                Some(source)
-            }
-            Error::Usage(_) | Error::Protocol(_) => None,
+            Error::Bind { source, .. }
+            | Error::Io { source, .. }
+            | Error::Output { source, .. } => Some(source),
+            Error::Usage(_) | Error::Protocol(_) | Error::Unsupported(_) => None,
         }
     }
 }

@@ -4,12 +4,16 @@
 //! Bounded: it stops after `duration`, or earlier once `clients` connections
 //! have come and gone. Connection errors are reported, not fatal to the
 //! other connections.
+//!
+//! Over vchan ([`serve_vchan`]) there is one connection, served in the main
+//! thread by the same per-connection loop ([`serve`], over a [`MsgConn`]).
 
 use crate::burn::{cpu_time, Burner, Calibration, CpuClock};
 use crate::json::Json;
 use crate::proto::{self, MSG_LEN};
+use crate::transport::{MsgConn, Transport, VchanTarget};
 use crate::{Error, Result};
-use std::io::{ErrorKind, Read, Write};
+use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -37,7 +41,9 @@ pub struct ServerConfig {
 /// What the server did.
 #[derive(Clone, Debug)]
 pub struct ServerReport {
-    pub listen: SocketAddr,
+    pub transport: Transport,
+    /// `IP:PORT`, or `vchan:dom<peer>:<xenstore path>`.
+    pub listen: String,
     pub work_us: u64,
     pub requests: u64,
     pub connections: u64,
@@ -55,7 +61,11 @@ impl ServerReport {
     /// Whether the run counts as a failure (exit status 1).
     pub fn failure(&self) -> Option<String> {
         if !self.errors.is_empty() {
-            return Some(format!("{} connection error(s): {}", self.errors.len(), self.errors[0]));
+            return Some(format!(
+                "{} connection error(s): {}",
+                self.errors.len(),
+                self.errors[0]
+            ));
         }
         match self.expected_clients {
             Some(n) if self.closed < n => Some(format!(
@@ -72,10 +82,18 @@ impl ServerReport {
         Json::obj()
             .with("tool", "cw-workload")
             .with("mode", "server")
-            .with("listen", self.listen.to_string())
+            .with("transport", self.transport.name())
+            .with("listen", self.listen.as_str())
             .with("work_us", self.work_us)
             .with("requests", self.requests)
-            .with("rps", if secs > 0.0 { self.requests as f64 / secs } else { 0.0 })
+            .with(
+                "rps",
+                if secs > 0.0 {
+                    self.requests as f64 / secs
+                } else {
+                    0.0
+                },
+            )
             .with("connections", self.connections)
             .with("closed", self.closed)
             .with("errors", self.errors.clone())
@@ -180,7 +198,7 @@ impl Server {
                     let (stop, requests, errors, tx) =
                         (stop.clone(), requests.clone(), errors.clone(), tx.clone());
                     handles.push(thread::spawn(move || {
-                        if let Err(e) = serve(stream, burner, work_us, &requests) {
+                        if let Err(e) = serve_tcp(stream, burner, work_us, &requests) {
                             if !stop.load(Ordering::Acquire) {
                                 let msg = format!("connection from {peer}: {e}");
                                 eprintln!("cw-workload server: {msg}");
@@ -226,13 +244,14 @@ impl Server {
         if woke {
             let _ = acceptor.join();
         } // else: leave the acceptor blocked; process exit ends it.
-        // Connections that ended while we stopped.
+          // Connections that ended while we stopped.
         while rx.try_recv().is_ok() {
             closed += 1;
         }
         let errors = errors.lock().map(|v| v.clone()).unwrap_or_default();
         Ok(ServerReport {
-            listen,
+            transport: Transport::Tcp,
+            listen: listen.to_string(),
             work_us: self.cfg.work_us,
             requests: requests.load(Ordering::Acquire),
             connections: connections.load(Ordering::Acquire),
@@ -257,45 +276,92 @@ fn wake_addr(listen: SocketAddr) -> SocketAddr {
     SocketAddr::new(ip, listen.port())
 }
 
-/// Serves one connection until the peer closes it or `stop` is set.
-fn serve(
-    mut s: TcpStream,
-    burner: Burner,
-    work_us: u64,
-    requests: &AtomicU64,
-) -> Result<()> {
+/// Serves one TCP connection until the peer closes it (or the server's
+/// stop shuts it down).
+fn serve_tcp(mut s: TcpStream, burner: Burner, work_us: u64, requests: &AtomicU64) -> Result<()> {
     s.set_nonblocking(false)
         .and_then(|()| s.set_nodelay(true))
         .and_then(|()| s.set_write_timeout(Some(WRITE_TIMEOUT)))
         .map_err(|e| Error::io("socket options", e))?;
+    serve(&mut s, burner, work_us, requests)
+}
+
+/// The per-connection loop: request in, burn `work_us`, reply out, until the
+/// peer closes the connection between requests.
+pub fn serve(
+    conn: &mut dyn MsgConn,
+    burner: Burner,
+    work_us: u64,
+    requests: &AtomicU64,
+) -> Result<()> {
     let work32 = u32::try_from(work_us).unwrap_or(u32::MAX);
     let mut buf = [0u8; MSG_LEN];
-    let mut got = 0usize;
     loop {
-        match s.read(&mut buf[got..]) {
-            Ok(0) if got == 0 => return Ok(()),
-            Ok(0) => {
-                return Err(Error::Protocol(format!(
-                    "peer closed after {got} of {MSG_LEN} bytes of a request"
-                )))
+        match conn.recv_msg(&mut buf) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {}
+            Err(e) if e.kind() == ErrorKind::UnexpectedEof => {
+                return Err(Error::Protocol(e.to_string()))
             }
-            Ok(n) => {
-                got += n;
-                if got == MSG_LEN {
-                    got = 0;
-                    let seq = proto::parse_request(&buf).map_err(Error::Protocol)?;
-                    burner.burn_us(work_us);
-                    s.write_all(&proto::reply(seq, work32))
-                        .map_err(|e| Error::io(format!("sending reply {seq}"), e))?;
-                    requests.fetch_add(1, Ordering::AcqRel);
-                }
-            }
-            Err(e)
-                if e.kind() == ErrorKind::Interrupted => {}
-            // A client that exits may reset instead of closing: fine between
-            // requests.
-            Err(e) if got == 0 && e.kind() == ErrorKind::ConnectionReset => return Ok(()),
             Err(e) => return Err(Error::io("reading a request", e)),
         }
+        let seq = proto::parse_request(&buf).map_err(Error::Protocol)?;
+        burner.burn_us(work_us);
+        conn.send_msg(&proto::reply(seq, work32))
+            .map_err(|e| Error::io(format!("sending reply {seq}"), e))?;
+        requests.fetch_add(1, Ordering::AcqRel);
     }
+}
+
+/// The vchan server: offers the channel to its peer and serves the one
+/// client until it leaves (then `stopped_by` = `"clients"`) or `duration`
+/// ends. The wait for the client is bounded by `duration` too.
+pub fn serve_vchan(
+    target: &VchanTarget,
+    work_us: u64,
+    duration: Duration,
+    cal: Calibration,
+    quiet: bool,
+) -> Result<ServerReport> {
+    crate::xen::require("server --transport vchan")?;
+    let start = Instant::now();
+    let cpu0 = cpu_time(CpuClock::Process);
+    let (mut conn, peer, path) = crate::xen::vchan::offer(target)?;
+    if !quiet {
+        eprintln!("cw-workload server: vchan offered to dom{peer} at {path}");
+    }
+    // A receive may wait until the end of the run, not longer.
+    conn.timeout = duration;
+    conn.deadline = Some(start + duration);
+    let requests = AtomicU64::new(0);
+    let mut errors = Vec::new();
+    let (stopped_by, closed) = match serve(&mut conn, Burner::new(cal), work_us, &requests) {
+        Ok(()) => ("clients", 1),
+        Err(Error::Io { source, .. })
+            if matches!(source.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) =>
+        {
+            ("duration", 0)
+        }
+        Err(e) => {
+            let msg = format!("vchan from dom{peer}: {e}");
+            eprintln!("cw-workload server: {msg}");
+            errors.push(msg);
+            ("error", 0)
+        }
+    };
+    let connections = u64::from(requests.load(Ordering::Acquire) > 0 || closed > 0);
+    Ok(ServerReport {
+        transport: Transport::Vchan,
+        listen: format!("vchan:dom{peer}:{path}"),
+        work_us,
+        requests: requests.load(Ordering::Acquire),
+        connections,
+        closed,
+        errors,
+        elapsed: start.elapsed(),
+        cpu: cpu0.and_then(|c0| cpu_time(CpuClock::Process).map(|c1| c1.saturating_sub(c0))),
+        cal,
+        stopped_by,
+        expected_clients: Some(1),
+    })
 }

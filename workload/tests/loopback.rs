@@ -52,7 +52,7 @@ fn client_against_server_over_loopback() {
     let srv = thread::spawn(move || server.run());
 
     let cfg = ClientConfig {
-        connect: addr,
+        connect: addr.into(),
         work_us: CLIENT_US,
         duration: Duration::from_secs(1),
         warmup: Duration::from_millis(200),
