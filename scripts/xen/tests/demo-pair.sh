@@ -1,16 +1,18 @@
 # demo-pair: the jboss/db benchmark, shortest honest version (make demo).
 #
 # A request/response pair of PV guests — "app" (cw-workload client) and
-# "db" (cw-workload server), TCP through dom0's bridge and netback — first
-# alone (the reference), then with CPU-hog guests (cw-workload hog)
-# competing for the same 2 pCPUs.  Every guest runs the guest role
+# "db" (cw-workload server) — over each transport in DEMO_PAIRS: "tcp"
+# (through dom0's bridge and netback) and "vchan" (libxenvchan: a ring
+# granted by db, mapped by app, and an interdomain event channel; dom0 is
+# not on the path).  Each pair runs first alone (the reference), then with
+# CPU-hog guests (cw-workload hog) competing for the same 2 pCPUs.  Every guest runs the guest role
 # "workload" (scripts/xen/guest-init), its arguments on its kernel command
 # line (cw.wl=...).  Results leave as DATA lines (boot.sh collects them
-# into build/logs/data-last.txt); scripts/demo.sh boots this once per
-# scheduler and scripts/demo-report.py compares.
+# into build/logs/data-last.txt); scripts/bench.sh boots this once per
+# scheduler and repeat, and scripts/bench-report.py compares.
 #
 # Settings (defaults below) come from /tests/demo-env.sh when present
-# (scripts/demo.sh writes it and passes it as a second "test"):
+# (scripts/bench.sh writes it and passes it as a further "test"):
 #   DEMO_IPU           cw-workload --iters-per-us; empty: the calibration
 #                      measured first in an otherwise idle guest (always run
 #                      and reported, so every boot has the same timeline)
@@ -19,14 +21,19 @@
 #   DEMO_WARMUP        client warm-up seconds (not measured)
 #   DEMO_HOGS          number of hog guests
 #   DEMO_APP_WORK_US   app CPU per response;  DEMO_DB_WORK_US: db per request
+#   DEMO_PAIRS         transports to run, in order ("tcp vchan")
+#   DEMO_XL_OPTS       options for `xl sched-commaware -s` applied first under
+#                      commaware (experiments, e.g. "--attribution=off")
 #
 # DATA lines (one record per line, "demo" first):
 #   demo sched=S calibrate JSON
-#   demo sched=S run=R client JSON | server JSON
+#   demo sched=S run=R client JSON | server JSON    (R = PAIR-ref | PAIR-loaded)
 #   demo sched=S run=R hog NAME JSON   (rate over the client's measured window)
 #   demo sched=S run=R xl-sched LINE   (`xl sched-commaware`, or sched-credit)
 #   demo sched=S run=R dump LINE       ('r' debug-key dump, if no sched-commaware)
 #   demo sched=S run=R window JSON     (dom0's view of the measured window)
+#   demo sched=S run=R cpu JSON        (each domain's CPU seconds from `xl list`
+#                                       at the window's start and end, and pCPUs)
 
 DEMO_IPU=""
 DEMO_DURATION=25
@@ -35,14 +42,22 @@ DEMO_WARMUP=5
 DEMO_HOGS=2
 DEMO_APP_WORK_US=100
 DEMO_DB_WORK_US=200
+DEMO_PAIRS="tcp vchan"
+DEMO_XL_OPTS=""
 [ -f /tests/demo-env.sh ] && . /tests/demo-env.sh
 
 S=$(xen_sched)
 pass "demo-scheduler-$S"
 D() { data "demo sched=$S $*"; sleep 0.2; } # paced: the serial line is shared
+if [ -n "$DEMO_XL_OPTS" ] && [ "$S" = commaware ]; then
+    # shellcheck disable=SC2086 # word splitting wanted
+    step "demo-xl-opts" xl sched-commaware -s $DEMO_XL_OPTS
+    D "xl-opts $DEMO_XL_OPTS"
+fi
 
 # demo_guest NAME IP ARGS...: a PV guest (128 MiB, 1 vCPU) running
-# cw-workload ARGS (role "workload").
+# cw-workload ARGS (role "workload").  Every guest gets a vif, vchan pairs
+# too, so that both transports boot identical guests.
 demo_guest() {
     dp_n=$1 dp_ip=$2
     shift 2
@@ -118,13 +133,40 @@ else
     fail demo-iters-per-us "no calibration: each process calibrates itself"
 fi
 
-# run_pair RUN DURATION HOGS: one measured run (guests created and destroyed).
+# cpu_json: every domain's CPU seconds so far (`xl list`'s Time(s), from
+# Xen's per-vCPU runstate accounting: the same under both schedulers).
+cpu_json() {
+    xl list | awk -v t="$(now)" 'NR > 1 { printf "%s\"%s\":%s", (n++ ? "," : ""), $1, $NF }
+        BEGIN { printf "{\"t\":%s,\"cpu\":{", t } END { printf "}}" }'
+}
+
+# vchan_link DB APP: each side learns the other's domid (the guests wait
+# for data/cw-peer in their own xenstore area; cw-workload --transport vchan).
+vchan_link() {
+    dp_d=$(xl domid "$1") && dp_a=$(xl domid "$2") || return 1
+    xenstore-write "/local/domain/$dp_d/data/cw-peer" "$dp_a" &&
+        xenstore-write "/local/domain/$dp_a/data/cw-peer" "$dp_d"
+}
+
+# run_pair PAIR LOAD DURATION HOGS: one measured run of transport PAIR
+# (tcp|vchan), LOAD = ref|loaded (guests created and destroyed).
 run_pair() {
-    dp_run=$1 dp_dur=$2 dp_hogs=$3
+    dp_pair=$1 dp_run=$1-$2 dp_dur=$3 dp_hogs=$4
     dp_base=0
     [ "$dp_hogs" -gt 0 ] && dp_base=10
     dp_db_ip=10.0.0.$((dp_base + 2))
     dp_app_ip=10.0.0.$((dp_base + 3))
+    case "$dp_pair" in
+    tcp)
+        dp_srv="--listen 0.0.0.0:7000"
+        dp_cli="--connect $dp_db_ip:7000"
+        ;;
+    vchan)
+        dp_srv="--transport vchan"
+        dp_cli="--transport vchan"
+        ;;
+    *) fail "demo-$dp_run" "unknown pair transport '$dp_pair' (tcp|vchan)"; return 1 ;;
+    esac
     dp_t0=$(now)
     i=1
     while [ "$i" -le "$dp_hogs" ]; do
@@ -133,19 +175,27 @@ run_pair() {
         i=$((i + 1))
     done
     step "demo-$dp_run-db-create" demo_guest "db-$dp_run" "$dp_db_ip" \
-        server --listen 0.0.0.0:7000 --work-us "$DEMO_DB_WORK_US" --clients 1 --duration 900 \
+        server $dp_srv --work-us "$DEMO_DB_WORK_US" --clients 1 --duration 900 \
         --tag "demo-db-$dp_run" $IPU_ARG || return 1
     step "demo-$dp_run-app-create" demo_guest "app-$dp_run" "$dp_app_ip" \
-        client --connect "$dp_db_ip:7000" --work-us "$DEMO_APP_WORK_US" --duration "$dp_dur" \
+        client $dp_cli --work-us "$DEMO_APP_WORK_US" --duration "$dp_dur" \
         --warmup "$DEMO_WARMUP" --connect-timeout 240 --json /tmp/app.json \
         --tag "demo-app-$dp_run" $IPU_ARG || return 1
+    if [ "$dp_pair" = vchan ]; then
+        step "demo-$dp_run-vchan-link" vchan_link "db-$dp_run" "app-$dp_run" || return 1
+    fi
     # Hogs, db and app boot together (the client retries its connect).
     # The window: the client's connection (the server logs it) + warm-up,
     # until its report appears (dom0 polls every 0.5 s).
-    step "demo-$dp_run-connected" wait_until 300 grep -q 'connection 1 from' "$(guest_log "db-$dp_run")" || return 1
+    step "demo-$dp_run-connected" wait_until 300 grep -q 'connection 1 from' "$(guest_log "db-$dp_run")" || {
+        tail -n 20 "$(guest_log "db-$dp_run")"
+        tail -n 20 "$(guest_log "app-$dp_run")"
+        return 1
+    }
     dp_tc=$(now)
     sleep "$DEMO_WARMUP"
     dp_ts=$(now)
+    dp_cpu0=$(cpu_json)
     dp_n1=""
     i=1
     while [ "$i" -le "$dp_hogs" ]; do dp_n1="$dp_n1 $(hog_intervals "hog$i-$dp_run")"; i=$((i + 1)); done
@@ -159,8 +209,11 @@ run_pair() {
         fi
         i=$((i + 1))
     done
-    # Quiet in dom0 during the window; then poll for the client's report.
+    # Quiet in dom0 during the window (its CPU is part of what is measured);
+    # the CPU snapshot closes a second before the client's window does, so
+    # that it covers only time when the pair was exchanging.
     sleep $((dp_dur > 1 ? dp_dur - 1 : 0))
+    dp_cpu1=$(cpu_json)
     step "demo-$dp_run-client-report" wait_until $((dp_dur + 120)) has_json "app-$dp_run" client "demo-app-$dp_run" || {
         tail -n 20 "$(guest_log "app-$dp_run")"
         return 1
@@ -170,7 +223,8 @@ run_pair() {
     i=1
     while [ "$i" -le "$dp_hogs" ]; do dp_n2="$dp_n2 $(hog_intervals "hog$i-$dp_run")"; i=$((i + 1)); done
     counters "$dp_run"
-    D "run=$dp_run window {\"hogs\":$dp_hogs,\"duration_s\":$dp_dur,\"warmup_s\":$DEMO_WARMUP,\"iters_per_us\":\"${DEMO_IPU}\",\"app_work_us\":$DEMO_APP_WORK_US,\"db_work_us\":$DEMO_DB_WORK_US,\"t_start\":$dp_t0,\"t_connected\":$dp_tc,\"t_window_start\":$dp_ts,\"t_window_end\":$dp_te}"
+    D "run=$dp_run window {\"pair\":\"$dp_pair\",\"hogs\":$dp_hogs,\"duration_s\":$dp_dur,\"warmup_s\":$DEMO_WARMUP,\"iters_per_us\":\"${DEMO_IPU}\",\"app_work_us\":$DEMO_APP_WORK_US,\"db_work_us\":$DEMO_DB_WORK_US,\"t_start\":$dp_t0,\"t_connected\":$dp_tc,\"t_window_start\":$dp_ts,\"t_window_end\":$dp_te}"
+    D "run=$dp_run cpu {\"pcpus\":$(xl info | awk -F': ' '/^nr_cpus/ { print $2 + 0 }'),\"start\":$dp_cpu0,\"end\":$dp_cpu1}"
     D "run=$dp_run client $(json_line "app-$dp_run" client "demo-app-$dp_run")"
     wait_until 30 has_json "db-$dp_run" server "demo-db-$dp_run" &&
         D "run=$dp_run server $(json_line "db-$dp_run" server "demo-db-$dp_run")"
@@ -186,10 +240,12 @@ run_pair() {
     pass "demo-$dp_run-done"
 }
 
-if [ "$DEMO_REF_DURATION" -gt 0 ]; then
-    run_pair ref "$DEMO_REF_DURATION" 0 || fail demo-ref "the reference run did not complete"
+for dp_p in $DEMO_PAIRS; do
+    if [ "$DEMO_REF_DURATION" -gt 0 ]; then
+        run_pair "$dp_p" ref "$DEMO_REF_DURATION" 0 || fail "demo-$dp_p-ref" "the reference run did not complete"
+        destroy_all
+    fi
+    run_pair "$dp_p" loaded "$DEMO_DURATION" "$DEMO_HOGS" || fail "demo-$dp_p-loaded" "the loaded run did not complete"
     destroy_all
-fi
-run_pair loaded "$DEMO_DURATION" "$DEMO_HOGS" || fail demo-loaded "the loaded run did not complete"
-destroy_all
+done
 step demo-only-dom0-left sh -c '[ "$(xl list | tail -n +2 | wc -l)" = 1 ]'
