@@ -8,6 +8,7 @@
 #                           linux-image-* package linux-image-amd64 depends on
 #                           (apt-get download + dpkg-deb, never installed)
 #   guest.cpio.gz           guest initramfs: static busybox, xen-netfront.ko,
+#                           xen-evtchn/xen-gntdev/xen-gntalloc.ko (vchan),
 #                           scripts/xen/guest-init, and /bin/cw-workload when
 #                           build/workload/cw-workload ($WORKLOAD_BIN) exists
 #                           (scripts/build-workload.sh; guest role "workload")
@@ -42,6 +43,9 @@ DOM0_MODULES="xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc xen-netback x
 # QEMU -drive if=virtio disks (boot.sh BOOT_DISKS), exported to guests by blkback.
 DOM0_MODULES="$DOM0_MODULES virtio_pci virtio_blk"
 GUEST_MODULES="xen-netfront"
+# Direct guest<->guest channels (cw-workload --transport vchan, evstorm/evsink/
+# evring): /dev/xen/evtchn, /dev/xen/gntdev, /dev/xen/gntalloc.
+GUEST_MODULES="$GUEST_MODULES xen-evtchn xen-gntdev xen-gntalloc"
 # A blkback disk with an ext4 root (guest role "chroot": the PostgreSQL guests).
 GUEST_MODULES="$GUEST_MODULES xen-blkfront crc32c_generic ext4"
 # The benchmark workload, copied into the guest image when it has been built.
@@ -71,7 +75,8 @@ fetch_kernel() {
     dpkg-deb -c "$deb" | awk '{ print $NF }' | grep '\.ko\(\.xz\)\?$' >"$KDIR/modules.list"
     # Only the kernel and the modules we need, plus their dependencies:
     # extract in rounds (one pass over the package each) until closed.
-    local round=($DOM0_MODULES $GUEST_MODULES) done=" " m p d paths next
+    # Each module once: tar reports a name listed twice as "not found".
+    local round=($(printf '%s\n' $DOM0_MODULES $GUEST_MODULES | awk '!seen[$0]++')) done=" " m p d paths next
     while [ ${#round[@]} -gt 0 ]; do
         paths=()
         for m in "${round[@]}"; do paths+=("$(module_path "$m")"); done
