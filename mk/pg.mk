@@ -7,7 +7,8 @@
 #   make pg-test      one boot under sched=$(BOOT_SCHED): tests/pgbench.sh
 #                     + tests/dmesg-clean.sh, the image given twice
 #                     (BOOT_DISKS, snapshot=on); DATA lines copied to
-#                     build/results/pg/data-<sched>.txt
+#                     build/results/pg/data-<sched>.txt, host load and
+#                     running QEMUs before/after in host-<sched>.txt
 #   make pg-bench     pg-test under credit, then under commaware, and the
 #                     table (scripts/pg/report.sh)
 #
@@ -32,10 +33,15 @@ pg-test: xen pg-image
 	@mkdir -p build/results/pg
 	@printf 'PG_DURATION=%s\nPG_CLIENTS=%s\nPG_HOGS=%s\n' '$(PG_DURATION)' '$(PG_CLIENTS)' '$(PG_HOGS)' \
 		>build/results/pg/pgbench-env.sh
+	@echo "before $$(date -u +%FT%TZ) loadavg $$(cat /proc/loadavg) qemu-processes $$(pgrep -c qemu-system || true)" \
+		>build/results/pg/host-$(BOOT_SCHED).txt
 	BOOT_DISKS="$(PG_IMG) $(PG_IMG)" $(XEN_SCRIPTS)/boot.sh -s $(BOOT_SCHED) -t $(PG_TIMEOUT) \
 		$(if $(BOOT_XEN_ARGS),-x "$(BOOT_XEN_ARGS)") \
 		scripts/xen/tests/pgbench.sh build/results/pg/pgbench-env.sh scripts/xen/tests/dmesg-clean.sh
+	@echo "after  $$(date -u +%FT%TZ) loadavg $$(cat /proc/loadavg) qemu-processes $$(pgrep -c qemu-system || true)" \
+		>>build/results/pg/host-$(BOOT_SCHED).txt
 	cp build/logs/data-last.txt build/results/pg/data-$(BOOT_SCHED).txt
+	@cat build/results/pg/host-$(BOOT_SCHED).txt
 	scripts/pg/report.sh build/results/pg/data-$(BOOT_SCHED).txt
 
 pg-bench:
