@@ -343,7 +343,7 @@ pub struct RingReport {
     pub work_us: u64,
     /// Events received = times the token went round the ring.
     pub round_trips: u64,
-    /// From our first event (the lead: its first notify) to the last one.
+    /// From our first event to the last one.
     pub active: Duration,
     /// `"duration"` or `"idle"` (another member stopped first).
     pub stopped_by: &'static str,
@@ -353,7 +353,8 @@ pub struct RingReport {
 
 impl RingReport {
     pub fn to_json(&self) -> Json {
-        let rt_per_s = rate(self.round_trips, self.active);
+        // The span starts at the first token: the rounds in it are the later ones.
+        let rt_per_s = rate(self.round_trips.saturating_sub(1), self.active);
         self.wiring.json(
             Json::obj()
                 .with("tool", "cw-workload")
@@ -390,9 +391,9 @@ pub struct RingConfig {
     /// Sends the first token.
     pub lead: bool,
     pub work_us: u64,
-    /// Measured from our first event (the lead: its first notify).
+    /// Measured from our first event.
     pub duration: Duration,
-    /// How long to wait for the first token.
+    /// How long to wait for the first token (the lead: for it to come round).
     pub start_timeout: Duration,
     /// Once running, a gap this long means the ring has stopped.
     pub idle: Duration,
@@ -400,7 +401,9 @@ pub struct RingConfig {
 
 /// Passes the token on until `duration` has passed since it first came by.
 /// A member whose time is up stops passing it, which ends the ring: the
-/// others then stop after `idle`.
+/// others then stop after `idle`. Until the token has come by once (every
+/// member booted and wired, for the lead a whole round), a member waits up to
+/// `start_timeout`.
 pub fn ring(
     link: &mut dyn EventLink,
     cfg: &RingConfig,
@@ -408,16 +411,15 @@ pub fn ring(
     wiring: Wiring,
 ) -> Result<RingReport> {
     let cpu0 = cpu_time(CpuClock::Process);
-    let mut start: Option<Instant> = None;
     if cfg.lead {
-        start = Some(Instant::now());
         link.notify()
             .map_err(|e| Error::io("evring: sending the first token", e))?;
     }
+    let mut first: Option<Instant> = None;
     let mut round_trips = 0u64;
     let mut last = Instant::now();
     let stopped_by = loop {
-        let timeout = if start.is_some() {
+        let timeout = if first.is_some() {
             cfg.idle
         } else {
             cfg.start_timeout
@@ -426,7 +428,7 @@ pub fn ring(
             .wait(timeout)
             .map_err(|e| Error::io("evring: waiting for the token", e))?
         {
-            if start.is_none() {
+            if first.is_none() {
                 return Err(Error::io(
                     format!(
                         "evring: no token from dom{} within {:.0} s (is a member started with --lead?)",
@@ -439,9 +441,9 @@ pub fn ring(
             break "idle";
         }
         last = Instant::now();
-        let s = *start.get_or_insert(last);
+        let f = *first.get_or_insert(last);
         round_trips += 1;
-        if last >= s + cfg.duration {
+        if last >= f + cfg.duration {
             break "duration";
         }
         burner.burn_us(cfg.work_us);
@@ -452,8 +454,8 @@ pub fn ring(
         lead: cfg.lead,
         work_us: cfg.work_us,
         round_trips,
-        active: start
-            .map(|s| last.saturating_duration_since(s))
+        active: first
+            .map(|f| last.saturating_duration_since(f))
             .unwrap_or_default(),
         stopped_by,
         cpu: cpu_since(cpu0),

@@ -54,6 +54,11 @@ json_line() {
     tr -d '\r' <"$(guest_log "$1")" | grep -F "\"mode\":\"$2\"" | grep '^{.*}$' | tail -n 1
 }
 has_json() { [ -n "$(json_line "$@")" ]; }
+# ended NAME MODE: the guest's cw-workload has reported, or has failed (then
+# there is no report to wait for).
+ended() { has_json "$@" || grep -q GUEST-WORKLOAD-FAIL "$(guest_log "$1")"; }
+# report NAME MODE SECS: wait until it ended; succeed when it reported.
+report() { wait_until "$3" ended "$1" "$2" && has_json "$1" "$2"; }
 # jnum JSON KEY: a top-level number (the last KEY in the line).
 jnum() { echo "$1" | sed -n "s/.*\"$2\":\([0-9.eE+-]*\).*/\1/p"; }
 # jpos JSON KEY: KEY is a number > 0.
@@ -81,7 +86,7 @@ vchan_pair() {
     vs=$(xl domid vsrv) vc=$(xl domid vcli)
     step vchan-peers-written sh -c "xenstore-write /local/domain/$vs/data/cw-peer $vc &&
         xenstore-write /local/domain/$vc/data/cw-peer $vs" || return 1
-    if ! step vchan-client-report wait_until 240 has_json vcli client; then
+    if ! step vchan-client-report report vcli client 240; then
         show vsrv
         show vcli
         return 1
@@ -91,7 +96,7 @@ vchan_pair() {
     step vchan-client-transport jhas "$cj" '"transport":"vchan"'
     step vchan-client-requests jpos "$cj" requests
     step vchan-client-p99 jpos "$cj" p99_us
-    if step vchan-server-report wait_until 60 has_json vsrv server; then
+    if step vchan-server-report report vsrv server 60; then
         sj=$(json_line vsrv server)
         VD "server $sj"
         step vchan-server-requests jpos "$sj" requests
@@ -110,7 +115,7 @@ ev_storm() {
     ks=$(xl domid esink) kt=$(xl domid estorm)
     step evstorm-peers-written sh -c "xenstore-write /local/domain/$ks/data/cw-peer $kt &&
         xenstore-write /local/domain/$kt/data/cw-peer $ks" || return 1
-    if ! step evstorm-report wait_until 180 has_json estorm evstorm; then
+    if ! step evstorm-report report estorm evstorm 180; then
         show esink
         show estorm
         return 1
@@ -118,7 +123,7 @@ ev_storm() {
     tj=$(json_line estorm evstorm)
     VD "evstorm $tj"
     step evstorm-notifies jpos "$tj" notifies
-    if step evsink-report wait_until 60 has_json esink evsink; then
+    if step evsink-report report esink evsink 60; then
         kj=$(json_line esink evsink)
         VD "evsink $kj"
         step evsink-events jpos "$kj" events
@@ -139,7 +144,7 @@ ev_storm_dom0() {
     cw-workload evsink --peer "$k0" --duration 180 --idle-timeout 3 --quiet \
         --json "$CW_DIR/evsink0.json" >/dev/null 2>"$CW_DIR/evsink0.err" &
     vc_sink=$!
-    if ! step evstorm0-report wait_until 180 has_json estorm0 evstorm; then
+    if ! step evstorm0-report report estorm0 evstorm 180; then
         kill "$vc_sink" 2>/dev/null
         show estorm0
         return 1
@@ -164,7 +169,7 @@ ev_ring() {
         xenstore-write /local/domain/$d3/data/cw-peer $d1 /local/domain/$d3/data/cw-prev $d2" ||
         return 1
     for r in r1 r2 r3; do
-        if step "evring-$r-report" wait_until 180 has_json "$r" evring; then
+        if step "evring-$r-report" report "$r" evring 180; then
             rj=$(json_line "$r" evring)
             VD "evring $r $rj"
             step "evring-$r-round-trips" jpos "$rj" round_trips
