@@ -19,7 +19,9 @@
 use crate::burn::{cpu_time, Burner, CpuClock};
 use crate::json::Json;
 use crate::xen::sys::Evtchn;
-use crate::xen::xs::{data_path, parse_port, Store, EVPORT_KEY, PEER_KEY, PREV_KEY, RING_PORT_KEY};
+use crate::xen::xs::{
+    data_path, parse_port, Published, Store, EVPORT_KEY, PEER_KEY, PREV_KEY, RING_PORT_KEY,
+};
 use crate::{Error, Result};
 use std::io;
 use std::time::{Duration, Instant};
@@ -39,6 +41,8 @@ pub struct XenLink {
     ev: Evtchn,
     rx: Option<u32>,
     tx: Option<u32>,
+    /// Our port's xenstore key, removed with the link.
+    _published: Option<Published>,
 }
 
 impl EventLink for XenLink {
@@ -80,13 +84,14 @@ fn open_evtchn() -> Result<Evtchn> {
     ))
 }
 
-/// Binds an unbound port for `from` and publishes it at our `data/<key>`.
-fn offer_port(xs: &Store, ev: &Evtchn, from: u32, key: &str) -> Result<u32> {
+/// Binds an unbound port for `from` and publishes it at our `data/<key>`;
+/// returns the port and the key's path.
+fn offer_port(xs: &Store, ev: &Evtchn, from: u32, key: &str) -> Result<(u32, String)> {
     let port = ev.bind_unbound(from).map_err(xen_err(format!(
         "event channels: allocating a port for dom{from}"
     )))?;
-    xs.publish(key, &port.to_string(), from)?;
-    Ok(port)
+    let path = xs.publish(key, &port.to_string(), from)?;
+    Ok((port, path))
 }
 
 /// Waits for `to`'s published `data/<key>` port and binds to it.
@@ -133,7 +138,7 @@ pub fn sink_link(peer: Option<u32>, peer_timeout: Duration) -> Result<(XenLink, 
     let xs = Store::open()?;
     let peer = xs.peer(peer, PEER_KEY, peer_timeout)?;
     let ev = open_evtchn()?;
-    let rx = offer_port(&xs, &ev, peer, EVPORT_KEY)?;
+    let (rx, key) = offer_port(&xs, &ev, peer, EVPORT_KEY)?;
     let w = Wiring {
         self_id: xs.self_id,
         peer,
@@ -145,6 +150,7 @@ pub fn sink_link(peer: Option<u32>, peer_timeout: Duration) -> Result<(XenLink, 
             ev,
             rx: Some(rx),
             tx: None,
+            _published: Some(Published::adopt(xs, key)),
         },
         w,
     ))
@@ -168,6 +174,7 @@ pub fn storm_link(peer: Option<u32>, peer_timeout: Duration) -> Result<(XenLink,
             ev,
             rx: None,
             tx: Some(tx),
+            _published: None,
         },
         w,
     ))
@@ -186,7 +193,7 @@ pub fn ring_link(
     let ev = open_evtchn()?;
     // Offer ours before binding to theirs: every member does, so nobody
     // waits for someone who waits for them.
-    let rx = offer_port(&xs, &ev, prev, RING_PORT_KEY)?;
+    let (rx, key) = offer_port(&xs, &ev, prev, RING_PORT_KEY)?;
     let (remote, tx) = bind_to(&xs, &ev, next, RING_PORT_KEY, peer_timeout)?;
     let w = Wiring {
         self_id: xs.self_id,
@@ -200,6 +207,7 @@ pub fn ring_link(
             ev,
             rx: Some(rx),
             tx: Some(tx),
+            _published: Some(Published::adopt(xs, key)),
         },
         w,
     ))

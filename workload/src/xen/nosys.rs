@@ -28,6 +28,9 @@ impl Xs {
     pub fn write(&self, _path: &str, _value: &str) -> io::Result<()> {
         match self.0 {}
     }
+    pub fn remove(&self, _path: &str) -> io::Result<()> {
+        match self.0 {}
+    }
     pub fn owner_and_reader(&self, _path: &str, _owner: u32, _reader: u32) -> io::Result<()> {
         match self.0 {}
     }

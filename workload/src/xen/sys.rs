@@ -51,6 +51,7 @@ extern "C" {
         data: *const c_void,
         len: c_uint,
     ) -> bool;
+    fn xs_rm(h: *mut XsHandle, t: u32, path: *const c_char) -> bool;
     fn xs_set_permissions(
         h: *mut XsHandle,
         t: u32,
@@ -164,6 +165,17 @@ impl Xs {
             )
         };
         if ok {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
+    /// Removes `path` (and what is under it).
+    pub fn remove(&self, path: &str) -> io::Result<()> {
+        let p = cstr(path)?;
+        // SAFETY: the handle is open and `p` NUL-terminated.
+        if unsafe { xs_rm(self.0.as_ptr(), XBT_NULL, p.as_ptr()) } {
             Ok(())
         } else {
             Err(io::Error::last_os_error())

@@ -150,6 +150,28 @@ impl Store {
     }
 }
 
+/// A key we published, removed again when dropped: a port left behind would
+/// be stale once our event channel is closed (a later binder would get
+/// EINVAL instead of waiting for the new one).
+pub struct Published {
+    store: Store,
+    pub path: String,
+}
+
+impl Published {
+    /// Takes over `path`, which `store` published.
+    pub fn adopt(store: Store, path: String) -> Published {
+        Published { store, path }
+    }
+}
+
+impl Drop for Published {
+    fn drop(&mut self) {
+        // Best effort: the domain may be going away anyway.
+        let _ = self.store.xs.remove(&self.path);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
