@@ -40,7 +40,7 @@ NOCONTENTION_PCT = 5.0
 
 def load_boot(path):
     """{'calibrate': {...}, 'runs': {run: {client, server, window, cpu, hogs{}, xl[], pg[]}}}"""
-    out = {"calibrate": None, "runs": {}, "bad_lines": 0}
+    out = {"calibrate": None, "runs": {}, "bad_lines": 0, "xl_opts": None}
     if not os.path.exists(path):
         return out
     for line in open(path, errors="replace"):
@@ -55,12 +55,26 @@ def load_boot(path):
             except ValueError:
                 out["bad_lines"] += 1
             continue
+        if rest.startswith("xl-opts "):
+            out["xl_opts"] = rest[len("xl-opts "):]
+            continue
+        if src == "pgbench":
+            # key=value records of scripts/xen/tests/pgbench.sh: one per
+            # pgbench run (bench=select|tpcb), run=alone|hogs.
+            kv = dict(f.split("=", 1) for f in rest.split() if "=" in f)
+            if "bench" in kv and "tps" in kv and " stmt " not in rest:
+                load = {"alone": "ref", "hogs": "loaded"}.get(kv.get("run"), kv.get("run"))
+                r = out["runs"].setdefault("pgbench-%s-%s" % (kv["bench"], load), {"hogs": {}, "xl": [], "dump": []})
+                try:
+                    r["result"] = {"tps": float(kv["tps"]), "lat_ms": float(kv["lat_avg_ms"]),
+                                   "txns": int(kv.get("txns", 0)), "failed": int(kv.get("failed", 0))}
+                except (KeyError, ValueError):
+                    out["bad_lines"] += 1
+            continue
         m = re.match(r"run=(\S+) (\S+) ?(.*)$", rest)
         if not m:
             continue
         run, kind, payload = m.groups()
-        if src == "pgbench":
-            run = "pgbench-" + run
         # make demo before transports had names: "ref" and "loaded" were TCP.
         if run in ("ref", "loaded"):
             run = "tcp-" + run
@@ -398,6 +412,9 @@ def main():
         bad = sum(b["bad_lines"] for b in boots[s])
         if bad:
             p("  %s: %d DATA line(s) garbled on the serial line, ignored" % (s, bad))
+    opts = sorted({b["xl_opts"] for b in boots["commaware"] if b["xl_opts"]})
+    if opts:
+        p("  commaware NOT at its defaults: xl sched-commaware -s %s" % " | ".join(opts))
     cals = {s: [((b["calibrate"] or {}).get("calibration") or {}).get("iters_per_us") for b in boots[s]] for s in SCHEDS}
     if any(v for vs in cals.values() for v in vs if v):
         p("  calibration in an idle guest per boot (steps/us): credit %s, commaware %s" % (
@@ -436,7 +453,7 @@ def main():
             v = t["value"]
             vs = fmt_ratio(v) if isinstance(v, (int, float)) else (
                 "%+.1f / %+.1f pts" % tuple(v) if isinstance(v, (list, tuple)) else "-")
-            p("  %-6s %-86s %s" % ("MET" if t["met"] else "MISSED", t["what"], vs))
+            p("  %-7s %-86s %s" % ("MET" if t["met"] else ("MISSED" if v is not None else "NO DATA"), t["what"], vs))
         p("")
 
     for st in status:
@@ -509,7 +526,7 @@ def report_pair(kind, boots, outdir, p):
     # CPU shares over the loaded window, per domain, against entitlement.
     shares = {s: [cpu_shares(r, "%s-loaded" % kind) for r in runs(s, "loaded") if r.get("cpu")] for s in SCHEDS}
     if any(shares.values()):
-        p("  CPU share over the measured window, %% of the pool (xl list), under contention:")
+        p("  CPU share over the measured window, % of the pool (xl list), under contention:")
         p("  %-10s %-24s %-24s | %s" % ("domain", "credit (entitled*)", "commaware (entitled*)", "delta credit / commaware, pts"))
         names = []
         for s in SCHEDS:
@@ -563,7 +580,7 @@ def report_pair(kind, boots, outdir, p):
 
 
 def report_pgbench(boots, p):
-    """pgbench results: DATA 'pgbench sched=S run=MODE-LOAD result JSON' (scripts/xen/tests/pgbench.sh)."""
+    """pgbench results (scripts/xen/tests/pgbench.sh): select-only and TPC-B-like, alone and with hogs."""
     modes = []
     for s in SCHEDS:
         for b in boots[s]:
@@ -575,14 +592,16 @@ def report_pgbench(boots, p):
     if not modes:
         return None
     out = {}
-    p("PGBENCH — PostgreSQL in one guest, pgbench in another (TCP via dom0), 2 hog guests")
+    p("PGBENCH — PostgreSQL 15 in one guest, pgbench (1 client) in another, TCP via dom0; contention: 2 hog guests")
+    p("  %-16s %-26s %-26s %8s" % ("", "credit", "commaware", "gain"))
     for mode in modes:
         for load in ("loaded", "ref"):
             rs = {s: [b["runs"].get("pgbench-%s-%s" % (mode, load), {}).get("result") for b in boots[s]] for s in SCHEDS}
             rs = {s: [r for r in v if r] for s, v in rs.items()}
             if not any(rs.values()):
                 continue
-            p("  %s, %s" % (mode, "under contention" if load == "loaded" else "no contention"))
+            p("  %s, %s" % ({"select": "select-only (-S)", "tpcb": "TPC-B-like"}.get(mode, mode),
+                           "under contention" if load == "loaded" else "no contention"))
             m = {"gain": {}}
             for label, key in (("transactions/s", "tps"), ("mean latency ms", "lat_ms")):
                 va = med([r.get(key) for r in rs["credit"]])

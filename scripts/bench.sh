@@ -32,7 +32,7 @@
 # DEMO_DURATION (20/25 s measured under contention), DEMO_REF_DURATION
 # (10/15 s alone; 0 skips it), DEMO_WARMUP (5), DEMO_HOGS (2),
 # DEMO_APP_WORK_US (50), DEMO_DB_WORK_US (1000), DEMO_PAIRS ("tcp vchan"),
-# BENCH_PGBENCH (0/1), DEMO_XL_OPTS (xl sched-commaware -s options for
+# BENCH_PGBENCH (0/1), PG_DURATION (20 s per pgbench run), DEMO_XL_OPTS (xl sched-commaware -s options for
 # experiments), DEMO_IPU (skip the calibration and use this),
 # DEMO_BOOT_TIMEOUT (1800 s per boot), DEMO_SKIP_BUILD=1 (use what is built).
 set -euo pipefail
@@ -45,7 +45,7 @@ bench) : "${BENCH_REPEATS:=3}" "${DEMO_DURATION:=25}" "${DEMO_REF_DURATION:=15}"
 *) echo "usage: scripts/bench.sh demo|bench" >&2; exit 2 ;;
 esac
 : "${DEMO_WARMUP:=5}" "${DEMO_HOGS:=2}" "${DEMO_APP_WORK_US:=50}" "${DEMO_DB_WORK_US:=1000}"
-: "${DEMO_PAIRS:=tcp vchan}" "${DEMO_IPU:=}" "${DEMO_BOOT_TIMEOUT:=1800}"
+: "${DEMO_PAIRS:=tcp vchan}" "${DEMO_IPU:=}" "${DEMO_BOOT_TIMEOUT:=1800}" "${PG_DURATION:=20}"
 OUT=$ROOT/build/results/$PROFILE
 LOGS=$ROOT/build/logs
 T0=$(date +%s)
@@ -67,6 +67,10 @@ if [ "${DEMO_SKIP_BUILD:-0}" != 1 ]; then
         log "building the PostgreSQL guest image (make pg-image)"
         make --no-print-directory pg-image || { log "no PostgreSQL image: pgbench skipped"; BENCH_PGBENCH=0; }
     fi
+fi
+if [ "$BENCH_PGBENCH" = 1 ] && [ ! -f build/pg/pg.img ]; then
+    log "no build/pg/pg.img (make pg-image): pgbench skipped"
+    BENCH_PGBENCH=0
 fi
 SIM=${CARGO_TARGET_DIR:-$ROOT/target}/release/commaware-sim
 [ -x "$SIM" ] || { echo "error: no $SIM (cargo build --release -p commaware-sim)" >&2; exit 1; }
@@ -100,11 +104,17 @@ boot() { # SCHED REP IPU
     local s=$1 rep=$2 rc=0 tb la tests
     tb=$(date +%s)
     la=$(cut -d' ' -f1 /proc/loadavg)
-    tests="scripts/xen/tests/demo-pair.sh"
-    [ "$BENCH_PGBENCH" = 1 ] && tests="$tests scripts/xen/tests/pgbench.sh"
-    log "boot $s #$rep: pairs ($DEMO_PAIRS) alone ${DEMO_REF_DURATION}s, then with $DEMO_HOGS hogs ${DEMO_DURATION}s$([ "$BENCH_PGBENCH" = 1 ] && echo ', then pgbench')"
+    tests="scripts/xen/tests/demo-pair.sh $(env_file "$s" "$rep" "$3")"
+    disks=""
+    if [ "$BENCH_PGBENCH" = 1 ]; then
+        # The PostgreSQL image twice (server's and client's disk, snapshot=on).
+        printf 'PG_DURATION=%s\nPG_CLIENTS=1\nPG_HOGS=%s\n' "$PG_DURATION" "$DEMO_HOGS" >"$OUT/env-$s-$rep/pgbench-env.sh"
+        tests="$tests scripts/xen/tests/pgbench.sh $OUT/env-$s-$rep/pgbench-env.sh"
+        disks="build/pg/pg.img build/pg/pg.img"
+    fi
+    log "boot $s #$rep: pairs ($DEMO_PAIRS) alone ${DEMO_REF_DURATION}s, then with $DEMO_HOGS hogs ${DEMO_DURATION}s$([ "$BENCH_PGBENCH" = 1 ] && echo ", then pgbench ${PG_DURATION}s per run")"
     # shellcheck disable=SC2086 # word splitting wanted
-    scripts/xen/boot.sh -s "$s" -t "$DEMO_BOOT_TIMEOUT" $tests "$(env_file "$s" "$rep" "$3")" || rc=$?
+    BOOT_DISKS="$disks" scripts/xen/boot.sh -s "$s" -t "$DEMO_BOOT_TIMEOUT" $tests scripts/xen/tests/dmesg-clean.sh || rc=$?
     cp "$LOGS/data-last.txt" "$OUT/data-$s-$rep.txt" 2>/dev/null || : >"$OUT/data-$s-$rep.txt"
     cp "$LOGS/serial-last.log" "$OUT/serial-$s-$rep.log" 2>/dev/null || true
     # QEMU TCG shares the host's cores: other work skews one boot against another.
