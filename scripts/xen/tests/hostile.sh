@@ -49,6 +49,8 @@
 #   hostile sched=S run=R p99-ratio {"p99_base_us":..,"p99_us":..,"ratio":..}
 #   hostile sched=S run=ring evring NAME JSON
 #   hostile sched=S run=ring gaps {"worst_ms":..,"bound_ms":..,"tslice_ms":..}
+#   hostile sched=S run=R timeline T:A:D:K ... (storm runs, before the window:
+#                          CPU seconds of attacker, dom0, sink each second)
 #   hostile sched=S run=R xl-sched LINE     (xl sched-commaware / sched-credit)
 
 HS_W=20        # measured seconds of each window (the client's measured phase)
@@ -214,14 +216,21 @@ pair_run() {
     pr_run=$1 pr_att=$2 pr_ip=$3
     pr_srv=srv-$pr_run pr_cli=cli-$pr_run pr_sink_pid=""
     pr_greedy="hog1 hog2"
+    pr_smp=""
     if [ "$pr_att" != none ]; then
         pr_greedy="hog1 hog2 atk-$pr_run"
+        # Until the window opens: every domain's CPU seconds each second, to
+        # see who stopped running if the storm pauses (not in the window: it
+        # would load dom0).
+        while :; do xl list | awk -v t="$(now)" 'NR > 1 { printf "%s %s %s\n", t, $1, $NF }'; sleep 1; done \
+            >"$CW_DIR/$pr_run.timeline" 2>/dev/null &
+        pr_smp=$!
         step "hostile-$pr_run-attacker-create" hs_guest "atk-$pr_run" "10.0.0.$((pr_ip + 2))" \
             evstorm --duration 900 --peer-timeout 240 --tag "hs-atk-$pr_run" || return 1
     fi
     if [ "$pr_att" = guest ]; then
         step "hostile-$pr_run-sink-create" hs_guest "sink-$pr_run" "10.0.0.$((pr_ip + 3))" \
-            evsink --duration 900 --idle-timeout 5 --peer-timeout 240 --tag "hs-sink-$pr_run" || return 1
+            evsink --duration 900 --idle-timeout 15 --peer-timeout 240 --tag "hs-sink-$pr_run" || return 1
         step "hostile-$pr_run-storm-linked" link "atk-$pr_run" "sink-$pr_run" || return 1
         # The sink offers its port once it knows its peer; the storm binds and starts.
         step "hostile-$pr_run-sink-offered" wait_until 240 grep -q 'may notify port' "$(guest_log "sink-$pr_run")" ||
@@ -233,7 +242,7 @@ pair_run() {
         }
         pr_k=$(xl domid "atk-$pr_run")
         xenstore-write "/local/domain/$pr_k/data/cw-peer" 0
-        cw-workload evsink --peer "$pr_k" --duration 900 --idle-timeout 5 --peer-timeout 240 --quiet \
+        cw-workload evsink --peer "$pr_k" --duration 900 --idle-timeout 15 --peer-timeout 240 --quiet \
             --json "$CW_DIR/$pr_run.evsink.json" >/dev/null 2>"$CW_DIR/$pr_run.evsink.err" &
         pr_sink_pid=$!
         step "hostile-$pr_run-attacker-started" wait_until 240 started "atk-$pr_run" || { show "atk-$pr_run"; return 1; }
@@ -251,6 +260,15 @@ pair_run() {
         { show "$pr_srv"; show "$pr_cli"; return 1; }
     step "hostile-$pr_run-client-started" wait_until 240 started "$pr_cli" || { show "$pr_cli"; return 1; }
     sleep $((HS_WARMUP + 2))
+    if [ -n "$pr_smp" ]; then
+        kill "$pr_smp"
+        wait "$pr_smp" 2>/dev/null
+        pr_smp=""
+        # One line: "T:attacker:dom0:sink" CPU seconds per sample.
+        HD "run=$pr_run timeline $(awk -v a="atk-$pr_run" -v k="sink-$pr_run" '
+            $1 != t { if (t != "") printf "%s:%s:%s:%s ", t, c[a], c["Domain-0"], c[k]; t = $1; delete c }
+            { c[$2] = $3 } END { if (t != "") printf "%s:%s:%s:%s\n", t, c[a], c["Domain-0"], c[k] }' "$CW_DIR/$pr_run.timeline")"
+    fi
     window "$pr_run" hog1 hog2
     shares "$pr_run" $pr_greedy
     step "hostile-$pr_run-client-report" wait_until $((HS_W + 120)) has_json "$pr_cli" client ||
@@ -271,14 +289,22 @@ pair_run() {
         judge "hostile-$pr_run-p99-ratio" awk -v a="$P99_BASE" -v b="$pr_p99" -v m="$HS_P99_MAX" \
             'BEGIN { if (!(a > 0) || b == "") { print "no p99"; exit 1 }
                      printf "p99 %s us with the attacker, %s us without: %.2fx (max %sx)\n", b, a, b / a, m; exit !(b / a <= m) }'
+        # The sink stops after 15 s without events: still running now means
+        # the storm reached it through the window (else the window measured
+        # an attacker notifying a closed port).
+        if [ "$pr_att" = guest ]; then
+            step "hostile-$pr_run-storm-through-window" sh -c "! grep -q '\"mode\":\"evsink\"' '$(guest_log "sink-$pr_run")'"
+        else
+            step "hostile-$pr_run-storm-through-window" kill -0 "$pr_sink_pid"
+        fi
         # The storm ends with the attacker; the sink reports after its idle timeout.
         xl destroy "$pr_a"
         if [ "$pr_att" = guest ]; then
-            wait_until 30 has_json "sink-$pr_run" evsink
+            wait_until 40 has_json "sink-$pr_run" evsink
             pr_sj=$(json_line "sink-$pr_run" evsink)
         else
             # A sink that never saw an event would wait out its duration.
-            wait_until 30 test -s "$CW_DIR/$pr_run.evsink.json" || kill "$pr_sink_pid" 2>/dev/null
+            wait_until 40 test -s "$CW_DIR/$pr_run.evsink.json" || kill "$pr_sink_pid" 2>/dev/null
             wait "$pr_sink_pid"
             pr_sj=$(cat "$CW_DIR/$pr_run.evsink.json" 2>/dev/null)
             sed 's/^/  evsink0| /' "$CW_DIR/$pr_run.evsink.err"
@@ -359,10 +385,14 @@ hogs_burning() { [ "$(hog_intervals hog1)" -gt 0 ] && [ "$(hog_intervals hog2)" 
 step hostile-hogs-burning wait_until 240 hogs_burning ||
     { show hog1; show hog2; exit 1; }
 
+# A run that stopped early may leave its sampler running.
+stop_sampler() { [ -z "$pr_smp" ] || kill "$pr_smp" 2>/dev/null; pr_smp=""; }
 pair_run base none 70 || fail hostile-base "the run without attacker did not complete"
 [ -n "$P99_BASE" ] && {
     pair_run storm-guest guest 72 || fail hostile-storm-guest "the storm at a guest did not complete"
+    stop_sampler
     pair_run storm-dom0 dom0 76 || fail hostile-storm-dom0 "the storm at dom0 did not complete"
+    stop_sampler
 }
 ring_run || fail hostile-ring "the ring run did not complete"
 hs_destroy hog1 hog2
