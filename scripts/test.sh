@@ -11,11 +11,18 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p build/logs
 
-ALL_STAGES="host-deps rust-tests clippy nostd fuzz rust-obj xen boot-commaware boot-cpupool boot-control"
+ALL_STAGES="host-deps rust-tests clippy nostd fuzz rust-obj xen workload boot-commaware boot-cpupool boot-control boot-hostile boot-churn"
 STAGES=${*:-$ALL_STAGES}
 passed=0
 failed=0
 failed_names=""
+
+# commaware-ctl and commaware-badpayload into dom0's image (build/dom0-extra).
+dom0_tools() {
+    cargo build --release --locked -p commaware-ctl &&
+        install -D -m 0755 target/release/commaware-ctl build/dom0-extra/usr/sbin/commaware-ctl &&
+        install -D -m 0755 target/release/commaware-badpayload build/dom0-extra/usr/sbin/commaware-badpayload
+}
 
 stage_cmd() {
     case "$1" in
@@ -26,11 +33,16 @@ stage_cmd() {
     fuzz)           scripts/fuzz.sh 30 ;;
     rust-obj)       make rust-obj ;;
     xen)            make xen COMMAWARE=y ;;
-    boot-commaware) make boot-test COMMAWARE=y BOOT_SCHED=commaware BOOT_TESTS="scripts/xen/tests/smoke.sh scripts/xen/tests/commaware.sh scripts/xen/tests/cpupool-commaware-pool0.sh scripts/xen/tests/dmesg-clean.sh" ;;
+    # cw-workload for the guests (and dom0's evsink), linked with the Xen
+    # tools' static libraries: after the xen stage.
+    workload)       scripts/build-workload.sh ;;
+    boot-commaware) make boot-test COMMAWARE=y BOOT_SCHED=commaware BOOT_TESTS="scripts/xen/tests/smoke.sh scripts/xen/tests/commaware.sh scripts/xen/tests/cpupool-commaware-pool0.sh scripts/xen/tests/vchan.sh scripts/xen/tests/dmesg-clean.sh" BOOT_TIMEOUT=900 ;;
     boot-cpupool)   make boot-test COMMAWARE=y BOOT_SCHED=credit BOOT_TESTS="scripts/xen/tests/cpupool.sh scripts/xen/tests/dmesg-clean.sh" ;;
-    boot-control)   cargo build --release --locked -p commaware-ctl &&
-                    install -D -m 0755 target/release/commaware-ctl build/dom0-extra/usr/sbin/commaware-ctl &&
-                    make boot-test COMMAWARE=y BOOT_SCHED=commaware BOOT_TESTS="scripts/xen/tests/control.sh scripts/xen/tests/dmesg-clean.sh" BOOT_TIMEOUT=900 ;;
+    boot-control)   dom0_tools &&
+                    make boot-test COMMAWARE=y BOOT_SCHED=commaware BOOT_TESTS="scripts/xen/tests/control.sh scripts/xen/tests/badpayload.sh scripts/xen/tests/dmesg-clean.sh" BOOT_TIMEOUT=1200 ;;
+    boot-hostile)   make boot-test COMMAWARE=y BOOT_SCHED=commaware BOOT_TESTS="scripts/xen/tests/hostile.sh scripts/xen/tests/dmesg-clean.sh" BOOT_TIMEOUT=1500 ;;
+    boot-churn)     dom0_tools &&
+                    make boot-test COMMAWARE=y BOOT_SCHED=commaware BOOT_TESTS="scripts/xen/tests/churn.sh scripts/xen/tests/dmesg-clean.sh" BOOT_TIMEOUT=1800 ;;
     *) echo "unknown stage $1 (stages: $ALL_STAGES)"; return 2 ;;
     esac
 }
