@@ -258,6 +258,9 @@ CH_SECS=$(awk -v a="$T0" -v b="$T1" 'BEGIN { printf "%.0f", b - a }')
 PER_MS=$(awk -v a="$T0" -v b="$T1" -v n="$i" 'BEGIN { printf "%.0f", n ? (b - a) * 1000 / n : 0 }')
 echo "churn: $i cycles in ${CH_SECS}s (${PER_MS} ms/cycle), $cfail failed, shutdowns: $sd_clean clean, $sd_destroyed destroyed after"
 PK_END=$(pair_packets)
+# The last checkpoint: since the previous one, or since the churn began.
+checkpoints=$((checkpoints + 1))
+[ "$PK_END" -gt "$P_PREV" ] || stalls=$((stalls + 1))
 sleep 3
 PK_LATE=$(pair_packets)
 
