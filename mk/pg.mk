@@ -8,7 +8,8 @@
 #                     + tests/dmesg-clean.sh, the image given twice
 #                     (BOOT_DISKS, snapshot=on); DATA lines copied to
 #                     build/results/pg/data-<sched>.txt, host load and
-#                     running QEMUs before/after in host-<sched>.txt
+#                     running QEMUs when queued (boot.sh may wait for the
+#                     boot lock) and after the boot in host-<sched>.txt
 #   make pg-bench     pg-test under credit, then under commaware, and the
 #                     table (scripts/pg/report.sh)
 #
@@ -33,7 +34,7 @@ pg-test: xen pg-image
 	@mkdir -p build/results/pg
 	@printf 'PG_DURATION=%s\nPG_CLIENTS=%s\nPG_HOGS=%s\n' '$(PG_DURATION)' '$(PG_CLIENTS)' '$(PG_HOGS)' \
 		>build/results/pg/pgbench-env.sh
-	@echo "before $$(date -u +%FT%TZ) loadavg $$(cat /proc/loadavg) qemu-processes $$(pgrep -c qemu-system || true)" \
+	@echo "queued $$(date -u +%FT%TZ) loadavg $$(cat /proc/loadavg) qemu-processes $$(pgrep -c qemu-system || true)" \
 		>build/results/pg/host-$(BOOT_SCHED).txt
 	BOOT_DISKS="$(PG_IMG) $(PG_IMG)" $(XEN_SCRIPTS)/boot.sh -s $(BOOT_SCHED) -t $(PG_TIMEOUT) \
 		$(if $(BOOT_XEN_ARGS),-x "$(BOOT_XEN_ARGS)") \
