@@ -10,8 +10,8 @@
 //! - Target: the last peer the donor notified during its current run (the
 //!   one whose answer it most likely waits for), if that peer is in another
 //!   domain, both domains allow donation, the peer is queued (runnable, not
-//!   running, not parked), not already holding another donation, and
-//!   may run on this pCPU.
+//!   running, not parked), not already holding another donation, not about
+//!   to run on an idle pCPU anyway, and may run on this pCPU.
 //! - Length: what was left of the donor's slice, at least `MIN_TIMER`, and
 //!   never more than what is left of the donor domain's fair share of the
 //!   period (the budget of [`crate::boost`]): a domain gives away only CPU
@@ -71,6 +71,13 @@ impl Core {
             return None;
         }
         if t.flags.contains(UnitFlags::LIVE) && t.cpu != cpu {
+            return None;
+        }
+        // The peer woke onto an idle pCPU, which its wake tickled: it runs
+        // there at once. Pulling it here would only migrate it (on every
+        // round trip of an uncontended pair) and leave that pCPU's wakeup
+        // with nothing to run; a donation is for a peer that would wait.
+        if t.cpu != cpu && self.curr(t.cpu).is_none() {
             return None;
         }
         if !t.affinity.contains(cpu) {

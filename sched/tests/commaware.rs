@@ -246,6 +246,27 @@ fn donation_goes_to_a_peer_queued_on_another_pcpu() {
 }
 
 #[test]
+fn no_donation_to_a_peer_that_woke_onto_an_idle_pcpu() {
+    // An uncontended pair: the peer's wake tickled its own idle pCPU, so it
+    // runs there now; a donation would migrate it on every round trip.
+    let mut h = Harness::new(DONATE, 2);
+    let (da, dp) = (h.dom(1), h.dom(2));
+    let a = h.unit_on(da, 0, true);
+    let p = h.unit_on(dp, 1, false);
+    h.core.set_affinity(p, commaware_sched::CpuSet::ALL).expect("aff");
+    h.softirqs();
+    assert_eq!((h.core.curr(0), h.core.curr(1)), (Some(a), None));
+    h.advance(MS);
+    h.notify(a, p);
+    h.wake(p);
+    let d = h.block(0);
+    assert_eq!(d.next, None, "the donor's pCPU idles: the peer runs at home");
+    assert_eq!(h.core.unit_donor(p), None);
+    assert_eq!(h.core.unit_cpu(p), Some(1));
+    assert_eq!(h.schedule(1).next, Some(p));
+}
+
+#[test]
 fn donation_ends_at_the_end_of_the_donated_slice() {
     let (mut h, a, p, hog) = donation_setup(DONATE);
     h.notify(a, p);
