@@ -148,6 +148,17 @@ vchan_link() {
         xenstore-write "/local/domain/$dp_a/data/cw-peer" "$dp_d"
 }
 
+# pair_connected PAIR RUN: the client is talking to the server.  TCP: the
+# server logged the connection.  vchan: the server offered the channel and
+# the client started (libxenvchan's client connects at once to an offered
+# channel; the server logs no connection line).
+pair_connected() {
+    case "$1" in
+    tcp) grep -q 'connection 1 from' "$(guest_log "db-$2")" ;;
+    *) grep -q 'vchan offered' "$(guest_log "db-$2")" && grep -q 'GUEST-WORKLOAD-START' "$(guest_log "app-$2")" ;;
+    esac
+}
+
 # run_pair PAIR LOAD DURATION HOGS: one measured run of transport PAIR
 # (tcp|vchan), LOAD = ref|loaded (guests created and destroyed).
 run_pair() {
@@ -187,7 +198,7 @@ run_pair() {
     # Hogs, db and app boot together (the client retries its connect).
     # The window: the client's connection (the server logs it) + warm-up,
     # until its report appears (dom0 polls every 0.5 s).
-    step "demo-$dp_run-connected" wait_until 300 grep -q 'connection 1 from' "$(guest_log "db-$dp_run")" || {
+    step "demo-$dp_run-connected" wait_until 300 pair_connected "$dp_pair" "$dp_run" || {
         tail -n 20 "$(guest_log "db-$dp_run")"
         tail -n 20 "$(guest_log "app-$dp_run")"
         return 1
