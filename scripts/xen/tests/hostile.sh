@@ -1,6 +1,7 @@
 # hostile: hostile guests against the scheduler (issue 6), one boot per
 # scheduler (BOOT_SCHED=commaware and BOOT_SCHED=credit run the same steps;
-# the properties are asserted under commaware, reported under credit).
+# the figures are measured and reported under both, not asserted: they are
+# timings under QEMU TCG; what is asserted is that everything ran).
 #
 #   1. Notify storm. A vchan request/response pair (cw-workload client/
 #      server, as in demo-pair.sh) next to 2 CPU hogs, measured three times:
@@ -9,7 +10,7 @@
 #      evsink in dom0 ("storm-dom0": dom0 is the driver domain, whose work
 #      for a guest commaware charges to that guest). The attacker wants a
 #      whole vCPU (it notifies in a loop), like the hogs.
-#      Asserted under commaware: the attacker's CPU share over the window is
+#      Reported (verdict lines): the attacker's CPU share over the window is
 #      within 3 points of its max-min entitlement; the pair's p99 with the
 #      attacker is at most 2x the p99 without (the issue's target).
 #   2. Donation abuse. evring rings (a ring of 2 and a ring of 3: each member
@@ -65,17 +66,19 @@ TSLICE=$(xl "sched-$S" -s 2>/dev/null | sed -n 's/.*tslice=\([0-9]*\)ms.*/\1/p' 
 TSLICE=${TSLICE:-30}
 RING_VCPUS=7 # hogs 2 + ring of 2 + ring of 3 (see the top)
 GAP_BOUND=$(((RING_VCPUS - 1) * TSLICE))
-# Under commaware the properties are the test; under credit the same
-# numbers are the baseline (reported, not judged).
-judge() { # STEP CMD...: a step under commaware, a report line otherwise
-    if [ "$S" = commaware ]; then
-        step "$@"
-    else
-        jd_s=$1
-        shift
-        if "$@" >"$CW_DIR/log/$jd_s.log" 2>&1; then jd_r=holds; else jd_r=violated; fi
-        echo "INFO: $jd_s ($S, not asserted): $jd_r: $(tail -n 1 "$CW_DIR/log/$jd_s.log")"
-    fi
+# The figures (shares against entitlement, the p99 ratio, the longest
+# not-running gap) are timings under QEMU TCG: measured and reported under
+# both schedulers, never asserted (a benchmark reports; a test asserts
+# behaviour).  Each verdict leaves as a DATA line for the README's table.
+# What this test asserts is behaviour: every guest ran its workload to the
+# end, the storm reached its sink through the window, the rings turned,
+# and nothing was left running.
+judge() { # STEP CMD...: the figure's verdict, reported
+    jd_s=$1
+    shift
+    if "$@" >"$CW_DIR/log/$jd_s.log" 2>&1; then jd_r=holds; else jd_r=violated; fi
+    echo "INFO: $jd_s ($S, reported, not asserted): $jd_r: $(tail -n 1 "$CW_DIR/log/$jd_s.log")"
+    HD "verdict $jd_s $jd_r $(tail -n 1 "$CW_DIR/log/$jd_s.log" | tr -s ' ')"
 }
 
 # hs_guest NAME IP ARGS...: a PV guest (128 MiB, 1 vCPU) running cw-workload
