@@ -15,7 +15,7 @@
 #      attacker is at most 2x the p99 without (the issue's target).
 #   2. Donation abuse. evring rings (a ring of 2 and a ring of 3: each member
 #      notifies the next and blocks at once, the pattern donation rewards)
-#      next to the same 2 hogs. Asserted under commaware: no ring member or
+#      next to the same 2 hogs. Reported: no ring member or
 #      hog gets more than 3 points over its entitlement, and every hog's
 #      longest not-running gap stays within credit1's own bound (below).
 #
