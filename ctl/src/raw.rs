@@ -72,6 +72,12 @@ const WRONG_SCHED_IDS: [u32; 9] = [
     u32::MAX,
 ];
 
+/// Interface versions around `current` that Xen must refuse (EACCES, the
+/// generic check in do_sysctl/do_domctl), and garbage.
+fn wrong_versions(current: u32) -> [u32; 4] {
+    [0, current - 1, current + 1, u32::MAX]
+}
+
 /// Commands that are neither putinfo nor getinfo. 2 and 3 are the domctl's
 /// putvcpuinfo/getvcpuinfo, which Xen passes on to the scheduler.
 const BAD_CMDS: [u32; 5] = [2, 3, 4, 0x8000_0000, u32::MAX];
@@ -627,12 +633,7 @@ fn sysctl_cases(g: &mut Gen, env: &Env, pool: u32) {
                 Expect::Reject(Errno::EINVAL),
             );
         }
-        for v in [
-            0,
-            XEN_SYSCTL_INTERFACE_VERSION - 1,
-            XEN_SYSCTL_INTERFACE_VERSION + 1,
-            u32::MAX,
-        ] {
+        for v in wrong_versions(XEN_SYSCTL_INTERFACE_VERSION) {
             let mut e = sysctl(pool, XEN_SCHEDULER_COMMAWARE, cmd, SYSCTL_BASE);
             e.interface_version = v;
             g.sys(
@@ -790,12 +791,7 @@ fn domctl_cases(g: &mut Gen, d: DomTarget, changing: bool) {
                 Expect::Reject(Errno::EINVAL),
             );
         }
-        for v in [
-            0,
-            XEN_DOMCTL_INTERFACE_VERSION - 1,
-            XEN_DOMCTL_INTERFACE_VERSION + 1,
-            u32::MAX,
-        ] {
+        for v in wrong_versions(XEN_DOMCTL_INTERFACE_VERSION) {
             let mut e = domctl(id, XEN_SCHEDULER_COMMAWARE, cmd, DOM_KEEP);
             e.interface_version = v;
             g.dom(
