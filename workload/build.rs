@@ -12,7 +12,6 @@
 
 use std::env;
 use std::path::PathBuf;
-use std::process::Command;
 
 /// In link order: every library before the ones it uses.
 const LIBS: &[&str] = &["vchan", "store", "gnttab", "evtchn", "toolcore", "toollog"];
@@ -57,19 +56,15 @@ fn main() {
         );
     }
 
-    // The shim, as a static library of its own.
+    // The shim, as a static library of its own (cc: the C compiler cargo
+    // would use; no link directives from it, the order is set below).
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let obj = out.join("vchan_shim.o");
-    let cc = env::var("CC").unwrap_or_else(|_| "cc".into());
-    run(Command::new(&cc)
-        .args(["-c", "-O2", "-fPIC", "-Wall", "-Werror", "-I"])
-        .arg(&include)
-        .arg(manifest.join("csrc/vchan_shim.c"))
-        .arg("-o")
-        .arg(&obj));
-    let lib = out.join("libcwvchanshim.a");
-    let _ = std::fs::remove_file(&lib);
-    run(Command::new("ar").arg("crs").arg(&lib).arg(&obj));
+    cc::Build::new()
+        .file(manifest.join("csrc/vchan_shim.c"))
+        .include(&include)
+        .warnings_into_errors(true)
+        .cargo_metadata(false)
+        .compile("cwvchanshim");
     println!("cargo:rustc-link-search=native={}", out.display());
 
     // Not bundled into the rlib: passed to the final link in this order, so
@@ -77,14 +72,5 @@ fn main() {
     println!("cargo:rustc-link-lib=static:-bundle=cwvchanshim");
     for l in LIBS {
         println!("cargo:rustc-link-lib=static:-bundle=xen{l}");
-    }
-}
-
-fn run(cmd: &mut Command) {
-    let status = cmd
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    if !status.success() {
-        panic!("{cmd:?} failed: {status}");
     }
 }
