@@ -511,7 +511,7 @@ def report_pair(kind, boots, outdir, p):
         if sim:
             p("  SIMULATED = commaware-sim on %s (simulated time, no TCG): not a measurement." % sim.get("file"))
         res[load] = m
-        # CDF: histograms pooled over the repeats.
+    # CDF: histograms pooled over the repeats.
     series = []
     for s in SCHEDS:
         for load, dash in (("loaded", False), ("ref", True)):
