@@ -1,6 +1,9 @@
 //! `client`: the "app". A closed loop: burn `work_us` of CPU, send a
-//! request, wait for the reply, record the latency (send → reply), repeat
-//! until the duration ends. One outstanding request at a time.
+//! request, wait for the reply, record the latency (send → reply), sleep
+//! `think_us` (0: none), repeat until the duration ends. One outstanding
+//! request at a time. The think time paces the loop: a client that thinks
+//! leaves its pair under its fair share, so what it measures is how soon a
+//! scheduler runs a woken receiver, not how much CPU the pair may have.
 //!
 //! The loop ([`measure`]) runs over any [`MsgConn`]: TCP by default, or a
 //! direct guest↔guest vchan ([`crate::xen::vchan`]); the report, warm-up and
@@ -28,6 +31,8 @@ pub struct ClientConfig {
     pub connect: Endpoint,
     /// CPU to burn before each request, µs.
     pub work_us: u64,
+    /// Time to sleep (blocked) after each reply, µs.
+    pub think_us: u64,
     /// Measured phase.
     pub duration: Duration,
     /// Unrecorded phase before it.
@@ -46,6 +51,7 @@ pub struct ClientReport {
     /// Where it connected (`IP:PORT`, or `vchan:dom<ID>:<xenstore path>`).
     pub connect: String,
     pub work_us: u64,
+    pub think_us: u64,
     /// As the server reported it in its replies.
     pub server_work_us: Option<u32>,
     pub requests: u64,
@@ -85,6 +91,7 @@ impl ClientReport {
             .with("transport", self.transport.name())
             .with("connect", self.connect.as_str())
             .with("work_us", self.work_us)
+            .with("think_us", self.think_us)
             .with("server_work_us", self.server_work_us)
             .with("duration_s", self.elapsed.as_secs_f64())
             .with("warmup_s", self.warmup.as_secs_f64())
@@ -240,12 +247,16 @@ pub fn measure(
             warmup_requests += 1;
         }
         last_end = t1;
+        if cfg.think_us > 0 {
+            thread::sleep(Duration::from_micros(cfg.think_us));
+        }
     }
     let ms = measured_start.unwrap_or(last_end);
     Ok(ClientReport {
         transport,
         connect: endpoint,
         work_us: cfg.work_us,
+        think_us: cfg.think_us,
         server_work_us,
         requests: hist.count(),
         warmup_requests,

@@ -27,10 +27,11 @@ cw-workload — benchmark workload for commaware guests (one JSON line on stdout
       /local/domain/<self>/data/cw-peer, waited for --peer-timeout, default 60 s),
       channel at P (default /local/domain/<self>/data/cw-vchan).
   cw-workload client [--transport tcp|vchan] --connect IP:PORT [--work-us N]
-                     [--duration S] [--warmup S] [--connect-timeout S] [--io-timeout S]
-                     [--peer DOMID] [--vchan-path P] [--peer-timeout S]
-      closed loop (\"app\"): burn N µs, send, wait for the reply, record latency.
-      Defaults: tcp, 0 µs, 10 s, warm-up 0 s, connect timeout 30 s, io timeout 10 s.
+                     [--think-us T] [--duration S] [--warmup S] [--connect-timeout S]
+                     [--io-timeout S] [--peer DOMID] [--vchan-path P] [--peer-timeout S]
+      closed loop (\"app\"): burn N µs, send, wait for the reply, record latency,
+      sleep T µs. Defaults: tcp, 0 µs, no think time, 10 s, warm-up 0 s, connect
+      timeout 30 s, io timeout 10 s.
       vchan: no --connect; the server is DOMID (default: data/cw-peer as above),
       channel at P (default /local/domain/<server>/data/cw-vchan).
   cw-workload evsink [--peer DOMID] [--duration S] [--idle-timeout S] [--peer-timeout S]
@@ -224,6 +225,7 @@ fn run(mode: &str, rest: &[String]) -> Result<Option<String>> {
                         &[
                             val("connect"),
                             val("work-us"),
+                            val("think-us"),
                             val("duration"),
                             val("warmup"),
                             val("connect-timeout"),
@@ -244,6 +246,7 @@ fn run(mode: &str, rest: &[String]) -> Result<Option<String>> {
             let cfg = ClientConfig {
                 connect: connect.clone(),
                 work_us: a.u64("work-us")?.unwrap_or(0),
+                think_us: a.u64("think-us")?.unwrap_or(0),
                 duration: secs_or(&a, "duration", 10.0)?,
                 warmup: secs_or(&a, "warmup", 0.0)?,
                 connect_timeout: secs_or(&a, "connect-timeout", 30.0)?,

@@ -30,7 +30,7 @@ fn free_port() -> u16 {
 }
 
 const CLIENT_FIELDS: &[&str] = &[
-    "tool", "mode", "connect", "work_us", "server_work_us", "duration_s", "warmup_s", "requests",
+    "tool", "mode", "connect", "work_us", "think_us", "server_work_us", "duration_s", "warmup_s", "requests",
     "warmup_requests", "rps", "min_us", "mean_us", "p50_us", "p90_us", "p99_us", "p999_us",
     "max_us", "hist", "cpu_s", "connect_attempts", "calibration",
 ];
@@ -54,6 +54,7 @@ fn client_against_server_over_loopback() {
     let cfg = ClientConfig {
         connect: addr.into(),
         work_us: CLIENT_US,
+        think_us: 0,
         duration: Duration::from_secs(1),
         warmup: Duration::from_millis(200),
         connect_timeout: Duration::from_secs(5),

@@ -21,6 +21,7 @@ fn cfg(duration_ms: u64, warmup_ms: u64) -> ClientConfig {
             peer_timeout: Duration::from_secs(1),
         }),
         work_us: 5,
+        think_us: 0,
         duration: Duration::from_millis(duration_ms),
         warmup: Duration::from_millis(warmup_ms),
         connect_timeout: Duration::from_secs(1),
@@ -48,6 +49,34 @@ fn client_and_server_loops_over_a_pipe() {
     assert!(r.elapsed >= Duration::from_millis(300) && r.warmup >= Duration::from_millis(50));
     let j = r.to_json().to_line();
     assert!(j.contains(r#""transport":"vchan""#) && j.contains(r#""connect":"vchan:dom7:/x""#), "{j}");
+}
+
+/// A thinking client sleeps between requests: its rate is bounded by the
+/// think time, and the sleep is not part of any latency.
+#[test]
+fn think_time_paces_the_loop_and_is_not_latency() {
+    const THINK_US: u64 = 20_000;
+    let (mut a, mut b) = pipe(Duration::from_secs(5));
+    let served = Arc::new(AtomicU64::new(0));
+    let s2 = served.clone();
+    let srv = thread::spawn(move || {
+        server::serve(&mut b, Burner::new(Calibration::given(50.0)), 0, &s2)
+    });
+    let c = ClientConfig {
+        think_us: THINK_US,
+        ..cfg(400, 0)
+    };
+    let r = client::measure(&c, &mut a, Transport::Vchan, "vchan:dom7:/x".into(), 1).unwrap();
+    a.close();
+    drop(a);
+    srv.join().unwrap().expect("the server sees a clean close");
+    // At most one request per think time (+1 for the first, unslept one).
+    let max = 400_000 / THINK_US + 1;
+    assert!(r.requests >= 1 && r.requests <= max, "{} requests in 400 ms", r.requests);
+    // Latency is send -> reply only: a sleep counted in would put even the
+    // fastest request above the think time.
+    assert!(r.hist.min().unwrap() < THINK_US * 1000, "min latency {:?} ns", r.hist.min());
+    assert!(r.to_json().to_line().contains(r#""think_us":20000"#));
 }
 
 /// A peer that answers the wrong request is a protocol error, not a hang.
