@@ -6,7 +6,12 @@
 #                              PASS, or FAIL with its last output line (and
 #                              the last 20 lines echoed as "  | ...")
 #   wait_until SECS CMD...     retry CMD every 0.5 s until it succeeds
-#   guest_start NAME IP [PEER] [ROLE]   xl create a PV guest (128 MiB, 1 vCPU)
+#   guest_cfg NAME IP ARGS [CFG]  write $CW_DIR/NAME.cfg: a PV guest (128 MiB,
+#                              1 vCPU, a vif on xenbr0) whose kernel command
+#                              line ends with ARGS; CFG: more xl.cfg lines
+#   guest_start NAME IP [PEER] [ROLE] [CFG]  xl create such a guest
+#   workload_guest NAME IP ARGS...      xl create a guest running
+#                              cw-workload ARGS (guest role "workload")
 #   guest_log NAME             path of the guest's console log
 #   wait_guest NAME PATTERN SECS        wait for PATTERN in its console log
 #   xen_sched                  the scheduler of Pool-0, from `xl info`
@@ -60,23 +65,39 @@ wait_until() {
 
 guest_log() { echo "/var/log/xen/console/guest-$1.log"; }
 
-# guest_start NAME IP [PEER] [ROLE] [EXTRA-CFG-LINE]
-guest_start() {
+# The guests' kernel: Debian's, unpacked from its bzImage into the ELF inside
+# (initramfs.sh). libxc loads an ELF as it is; the xz bzImage made every
+# `xl create` decompress ~40 MB in dom0, the bulk of a create under TCG.
+GUEST_KERNEL=/boot/vmlinux
+
+guest_cfg() {
+    # One MAC per IP (the last octet): a test never runs two guests on one IP.
     _mac=$(printf '00:16:3e:00:00:%02x' "${2##*.}")
     cat >"$CW_DIR/$1.cfg" <<CFG
 name = "$1"
 type = "pv"
-kernel = "/boot/vmlinuz"
+kernel = "$GUEST_KERNEL"
 ramdisk = "/boot/guest.cpio.gz"
-extra = "console=hvc0 loglevel=4 rdinit=/init cw.ip=$2 cw.peer=${3:-} cw.role=${4:-idle}"
+extra = "console=hvc0 loglevel=4 rdinit=/init cw.ip=$2 $3"
 memory = 128
 vcpus = 1
 vif = [ "bridge=xenbr0,mac=$_mac,script=vif-commaware" ]
 on_poweroff = "destroy"
 on_crash = "destroy"
-${5:-}
+${4:-}
 CFG
-    xl create "$CW_DIR/$1.cfg"
+}
+
+guest_start() {
+    guest_cfg "$1" "$2" "cw.peer=${3:-} cw.role=${4:-idle}" "${5:-}" && xl create "$CW_DIR/$1.cfg"
+}
+
+# The guest's init splits cw.wl at commas into cw-workload's arguments.
+workload_guest() {
+    _wg_n=$1 _wg_ip=$2
+    shift 2
+    guest_cfg "$_wg_n" "$_wg_ip" "cw.role=workload cw.wl=$(echo "$*" | tr ' ' ',')" &&
+        xl create "$CW_DIR/$_wg_n.cfg"
 }
 
 wait_guest() {

@@ -76,28 +76,9 @@ G_ORIG=$(xl sched-commaware -s -p "$CW_POOL" | sed -n 's/^Cpupool [^:]*: //p')
 echo "commaware pool $CW_POOL at start: $G_ORIG"
 
 # --- the pair ---------------------------------------------------------------
-pair_guest() { # NAME IP ARGS...
-    pg_n=$1 pg_ip=$2
-    shift 2
-    pg_wl=$(echo "$*" | tr ' ' ',')
-    pg_mac=$(printf '00:16:3e:00:02:%02x' "${pg_ip##*.}")
-    cat >"$CW_DIR/$pg_n.cfg" <<CFG
-name = "$pg_n"
-type = "pv"
-kernel = "/boot/vmlinuz"
-ramdisk = "/boot/guest.cpio.gz"
-extra = "console=hvc0 loglevel=4 rdinit=/init cw.ip=$pg_ip cw.role=workload cw.wl=$pg_wl"
-memory = 128
-vcpus = 1
-vif = [ "bridge=xenbr0,mac=$pg_mac,script=vif-commaware" ]
-on_poweroff = "destroy"
-on_crash = "destroy"
-CFG
-    xl create "$CW_DIR/$pg_n.cfg"
-}
-step churn-pair-server pair_guest cdb 10.0.0.62 server --listen 0.0.0.0:7000 --work-us 2000 \
+step churn-pair-server workload_guest cdb 10.0.0.62 server --listen 0.0.0.0:7000 --work-us 2000 \
     --clients 1 --duration "$((CHURN_PAIR_SECS + 600))" --tag churn-db || exit 1
-step churn-pair-client pair_guest capp 10.0.0.63 client --connect 10.0.0.62:7000 --work-us 2000 \
+step churn-pair-client workload_guest capp 10.0.0.63 client --connect 10.0.0.62:7000 --work-us 2000 \
     --duration "$CHURN_PAIR_SECS" --connect-timeout 240 --io-timeout 30 --tag churn-app || exit 1
 step churn-pair-connected wait_until 300 grep -q 'connection 1 from' "$(guest_log cdb)" || exit 1
 T_PAIR=$(now)
@@ -192,7 +173,7 @@ churn_cfg() { # NAME I
     cat >"$CW_DIR/churn-guest.cfg" <<CFG
 name = "$1"
 type = "pv"
-kernel = "/boot/vmlinuz"
+kernel = "$GUEST_KERNEL"
 ramdisk = "/boot/guest.cpio.gz"
 extra = "console=hvc0 loglevel=4 rdinit=/init cw.role=idle"
 memory = 128

@@ -55,29 +55,6 @@ if [ -n "$DEMO_XL_OPTS" ] && [ "$S" = commaware ]; then
     D "xl-opts $DEMO_XL_OPTS"
 fi
 
-# demo_guest NAME IP ARGS...: a PV guest (128 MiB, 1 vCPU) running
-# cw-workload ARGS (role "workload").  Every guest gets a vif, vchan pairs
-# too, so that both transports boot identical guests.
-demo_guest() {
-    dp_n=$1 dp_ip=$2
-    shift 2
-    dp_wl=$(echo "$*" | tr ' ' ',')
-    dp_mac=$(printf '00:16:3e:00:01:%02x' "${dp_ip##*.}")
-    cat >"$CW_DIR/$dp_n.cfg" <<CFG
-name = "$dp_n"
-type = "pv"
-kernel = "/boot/vmlinuz"
-ramdisk = "/boot/guest.cpio.gz"
-extra = "console=hvc0 loglevel=4 rdinit=/init cw.ip=$dp_ip cw.role=workload cw.wl=$dp_wl"
-memory = 128
-vcpus = 1
-vif = [ "bridge=xenbr0,mac=$dp_mac,script=vif-commaware" ]
-on_poweroff = "destroy"
-on_crash = "destroy"
-CFG
-    xl create "$CW_DIR/$dp_n.cfg"
-}
-
 # json_line NAME MODE TAG: the guest's JSON report (last one), CRs removed.
 json_line() {
     tr -d '\r' <"$(guest_log "$1")" | grep -F "\"mode\":\"$2\"" | grep -F "\"tag\":\"$3\"" |
@@ -119,7 +96,7 @@ IPU_ARG=""
 # Measured in every boot, so that both boots follow the same timeline and the
 # report can compare the emulated CPU's speed between boots; used only when
 # DEMO_IPU is not given (the first boot's value is given to the second).
-step demo-calibrate-guest demo_guest cal 10.0.0.30 calibrate --tag demo-cal || exit 1
+step demo-calibrate-guest workload_guest cal 10.0.0.30 calibrate --tag demo-cal || exit 1
 if step demo-calibrated wait_until 120 has_json cal calibrate demo-cal; then
     j=$(json_line cal calibrate demo-cal)
     D "calibrate $j"
@@ -181,14 +158,14 @@ run_pair() {
     dp_t0=$(now)
     i=1
     while [ "$i" -le "$dp_hogs" ]; do
-        step "demo-$dp_run-hog$i-create" demo_guest "hog$i-$dp_run" "10.0.0.$((20 + i))" \
+        step "demo-$dp_run-hog$i-create" workload_guest "hog$i-$dp_run" "10.0.0.$((20 + i))" \
             hog --duration 3600 --report-every 1 --tag "demo-hog$i-$dp_run" $IPU_ARG || return 1
         i=$((i + 1))
     done
-    step "demo-$dp_run-db-create" demo_guest "db-$dp_run" "$dp_db_ip" \
+    step "demo-$dp_run-db-create" workload_guest "db-$dp_run" "$dp_db_ip" \
         server $dp_srv --work-us "$DEMO_DB_WORK_US" --clients 1 --duration 900 \
         --tag "demo-db-$dp_run" $IPU_ARG || return 1
-    step "demo-$dp_run-app-create" demo_guest "app-$dp_run" "$dp_app_ip" \
+    step "demo-$dp_run-app-create" workload_guest "app-$dp_run" "$dp_app_ip" \
         client $dp_cli --work-us "$DEMO_APP_WORK_US" --duration "$dp_dur" \
         --warmup "$DEMO_WARMUP" --connect-timeout 240 --json /tmp/app.json \
         --tag "demo-app-$dp_run" $IPU_ARG || return 1

@@ -45,31 +45,13 @@ pg_guest() {
     cat >"$CW_DIR/$1.cfg" <<CFG
 name = "$1"
 type = "pv"
-kernel = "/boot/vmlinuz"
+kernel = "$GUEST_KERNEL"
 ramdisk = "/boot/guest.cpio.gz"
 extra = "console=hvc0 loglevel=4 rdinit=/init cw.ip=$2 cw.role=chroot cw.root=/dev/xvda cw.run=/usr/local/sbin/cw-pg cw.args=$5"
 memory = $3
 vcpus = 1
 vif = [ "bridge=xenbr0,mac=$pg_mac,script=vif-commaware" ]
 disk = [ "format=raw, vdev=xvda, access=rw, backendtype=phy, script=block-commaware, target=$4" ]
-on_poweroff = "destroy"
-on_crash = "destroy"
-CFG
-    xl create "$CW_DIR/$1.cfg"
-}
-
-# hog_guest NAME IP: cw-workload hog (role workload), an interval record per second.
-hog_guest() {
-    pg_mac=$(printf '00:16:3e:00:02:%02x' "${2##*.}")
-    cat >"$CW_DIR/$1.cfg" <<CFG
-name = "$1"
-type = "pv"
-kernel = "/boot/vmlinuz"
-ramdisk = "/boot/guest.cpio.gz"
-extra = "console=hvc0 loglevel=4 rdinit=/init cw.ip=$2 cw.role=workload cw.wl=hog,--duration,3600,--report-every,1,--tag,pg-$1"
-memory = 128
-vcpus = 1
-vif = [ "bridge=xenbr0,mac=$pg_mac,script=vif-commaware" ]
 on_poweroff = "destroy"
 on_crash = "destroy"
 CFG
@@ -134,7 +116,7 @@ run_bench() {
     rb_run=$1 rb_hogs=$2 rb_c="pgc-$1"
     i=1
     while [ "$i" -le "$rb_hogs" ]; do
-        step "pgbench-$rb_run-hog$i-create" hog_guest "hog$i-$rb_run" "10.0.0.$((20 + i))" || return 1
+        step "pgbench-$rb_run-hog$i-create" workload_guest "hog$i-$rb_run" "10.0.0.$((20 + i))" hog --duration 3600 --report-every 1 --tag "pg-hog$i-$rb_run" || return 1
         i=$((i + 1))
     done
     i=1

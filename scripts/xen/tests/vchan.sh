@@ -24,28 +24,6 @@
 S=$(xen_sched)
 VD() { data "vchan sched=$S $*"; sleep 0.2; } # paced: the serial line is shared
 
-# vc_guest NAME IP ARGS...: a PV guest (128 MiB, 1 vCPU) running
-# cw-workload ARGS. A vif only so that the guest's init finds eth0 at once.
-vc_guest() {
-    vc_n=$1 vc_ip=$2
-    shift 2
-    vc_wl=$(echo "$*" | tr ' ' ',')
-    vc_mac=$(printf '00:16:3e:00:02:%02x' "${vc_ip##*.}")
-    cat >"$CW_DIR/$vc_n.cfg" <<CFG
-name = "$vc_n"
-type = "pv"
-kernel = "/boot/vmlinuz"
-ramdisk = "/boot/guest.cpio.gz"
-extra = "console=hvc0 loglevel=4 rdinit=/init cw.ip=$vc_ip cw.role=workload cw.wl=$vc_wl"
-memory = 128
-vcpus = 1
-vif = [ "bridge=xenbr0,mac=$vc_mac,script=vif-commaware" ]
-on_poweroff = "destroy"
-on_crash = "destroy"
-CFG
-    xl create "$CW_DIR/$vc_n.cfg"
-}
-
 # set_key DOMID KEY VALUE: dom0 writes the guest's data/KEY.
 set_key() { xenstore-write "/local/domain/$1/data/$2" "$3"; }
 
@@ -79,9 +57,9 @@ vc_destroy_all() {
 
 # --- 1. request/response over vchan ----------------------------------------------
 vchan_pair() {
-    step vchan-server-create vc_guest vsrv 10.0.0.41 server --transport vchan \
+    step vchan-server-create workload_guest vsrv 10.0.0.41 server --transport vchan \
         --work-us 200 --duration 240 --tag vchan-srv || return 1
-    step vchan-client-create vc_guest vcli 10.0.0.42 client --transport vchan \
+    step vchan-client-create workload_guest vcli 10.0.0.42 client --transport vchan \
         --work-us 100 --duration 10 --warmup 2 --connect-timeout 180 --tag vchan-cli || return 1
     vs=$(xl domid vsrv) vc=$(xl domid vcli)
     step vchan-peers-written sh -c "xenstore-write /local/domain/$vs/data/cw-peer $vc &&
@@ -109,9 +87,9 @@ vchan_pair() {
 
 # --- 2. event-channel storm -------------------------------------------------------
 ev_storm() {
-    step evsink-create vc_guest esink 10.0.0.43 evsink --duration 180 --idle-timeout 3 \
+    step evsink-create workload_guest esink 10.0.0.43 evsink --duration 180 --idle-timeout 3 \
         --tag ev-sink || return 1
-    step evstorm-create vc_guest estorm 10.0.0.44 evstorm --duration 5 --tag ev-storm || return 1
+    step evstorm-create workload_guest estorm 10.0.0.44 evstorm --duration 5 --tag ev-storm || return 1
     ks=$(xl domid esink) kt=$(xl domid estorm)
     step evstorm-peers-written sh -c "xenstore-write /local/domain/$ks/data/cw-peer $kt &&
         xenstore-write /local/domain/$kt/data/cw-peer $ks" || return 1
@@ -138,7 +116,7 @@ ev_storm_dom0() {
         fail evsink-dom0 "no /usr/sbin/cw-workload in dom0 (scripts/build-workload.sh installs it in build/dom0-extra)"
         return 1
     }
-    step evstorm0-create vc_guest estorm0 10.0.0.45 evstorm --duration 3 --tag ev-storm0 || return 1
+    step evstorm0-create workload_guest estorm0 10.0.0.45 evstorm --duration 3 --tag ev-storm0 || return 1
     k0=$(xl domid estorm0)
     set_key "$k0" cw-peer 0
     cw-workload evsink --peer "$k0" --duration 180 --idle-timeout 3 --quiet \
@@ -159,9 +137,9 @@ ev_storm_dom0() {
 
 # --- 3. evring: a ring of 3 -------------------------------------------------------
 ev_ring() {
-    step evring-r1-create vc_guest r1 10.0.0.46 evring --lead --duration 5 --tag ring-r1 || return 1
-    step evring-r2-create vc_guest r2 10.0.0.47 evring --duration 5 --tag ring-r2 || return 1
-    step evring-r3-create vc_guest r3 10.0.0.48 evring --duration 5 --tag ring-r3 || return 1
+    step evring-r1-create workload_guest r1 10.0.0.46 evring --lead --duration 5 --tag ring-r1 || return 1
+    step evring-r2-create workload_guest r2 10.0.0.47 evring --duration 5 --tag ring-r2 || return 1
+    step evring-r3-create workload_guest r3 10.0.0.48 evring --duration 5 --tag ring-r3 || return 1
     d1=$(xl domid r1) d2=$(xl domid r2) d3=$(xl domid r3)
     step evring-peers-written sh -c "
         xenstore-write /local/domain/$d1/data/cw-peer $d2 /local/domain/$d1/data/cw-prev $d3 &&
