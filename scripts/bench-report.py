@@ -34,6 +34,22 @@ TARGETS = {"tcp": (("p99_us", 10.0), ("rps", 3.0)),
 PG_TARGETS = (("tps", 2.0), ("lat_ms", 2.0))
 FAIR_PTS = 3.0
 NOCONTENTION_PCT = 5.0
+# Throughput-like keys (gain = commaware/credit); the rest are latencies.
+HIGHER_IS_BETTER = ("rps", "tps")
+
+
+def ceiling(key, loaded, ref):
+    """The largest gain any scheduler could show under contention: the pair
+    alone (no hogs, the better of the two schedulers, same boots) against
+    credit under contention. Hogs only take CPU away, so no scheduler makes
+    the pair faster with them than without them."""
+    base = (loaded or {}).get("credit", {}).get(key)
+    alone = [v for v in ((ref or {}).get(s, {}).get(key) for s in SCHEDS) if v is not None]
+    if base is None or not alone:
+        return None
+    if key in HIGHER_IS_BETTER:
+        return ratio(max(alone), base)
+    return ratio(base, min(alone))
 
 
 # --- loading -------------------------------------------------------------------
@@ -427,7 +443,8 @@ def main():
         for key, want in TARGETS.get(kind, ()):
             g = res.get("loaded", {}).get("gain", {}).get(key)
             results["targets"].append({"what": "%s pair under contention: %s gain >= %gx" % (kind, key, want),
-                                       "value": g, "met": g is not None and g >= want})
+                                       "value": g, "met": g is not None and g >= want, "want": want,
+                                       "ceiling": ceiling(key, res.get("loaded"), res.get("ref"))})
         nc = res.get("ref", {}).get("gain", {})
         for key in ("p50_us", "p99_us", "rps"):
             g = nc.get(key)
@@ -445,7 +462,8 @@ def main():
             for key, want in PG_TARGETS:
                 g = r.get("gain", {}).get(key)
                 results["targets"].append({"what": "pgbench %s under contention: %s gain >= %gx" % (mode, key, want),
-                                           "value": g, "met": g is not None and g >= want})
+                                           "value": g, "met": g is not None and g >= want, "want": want,
+                                           "ceiling": ceiling(key, r, pg.get(mode + "-ref"))})
 
     if results["targets"]:
         p("TARGETS (the issue's \"must reach\"; measured here, this run)")
@@ -453,7 +471,14 @@ def main():
             v = t["value"]
             vs = fmt_ratio(v) if isinstance(v, (int, float)) else (
                 "%+.1f / %+.1f pts" % tuple(v) if isinstance(v, (list, tuple)) else "-")
+            c = t.get("ceiling")
+            if c is not None:
+                vs += "  (ceiling %s%s)" % (fmt_ratio(c), ": beyond reach" if c < t["want"] else "")
             p("  %-7s %-86s %s" % ("MET" if t["met"] else ("MISSED" if v is not None else "NO DATA"), t["what"], vs))
+        if any(t.get("ceiling") is not None for t in results["targets"]):
+            p("  ceiling = the pair alone (no hogs, the better scheduler) against credit under contention,")
+            p("  the same boots: the most any scheduler could gain, since hogs only take CPU away. A target")
+            p("  above its ceiling cannot be met on this host, whatever the scheduler does.")
         p("")
 
     for st in status:
