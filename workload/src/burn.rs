@@ -128,7 +128,50 @@ pub enum CpuClock {
     Thread,
 }
 
+/// Starts a thread that burns CPU for the rest of the process under Linux's
+/// `SCHED_IDLE` policy, and returns its thread id once the policy is set.
+///
+/// A database does background work (checkpoints, vacuum) between queries:
+/// its vCPU never blocks, so Xen sees a CPU-bound guest, and credit1 has
+/// no wake-up to BOOST when a request arrives. Inside the guest the idle
+/// thread runs only when no other thread wants the CPU, so the server
+/// thread, woken by the request, preempts it at once: what the request
+/// waits for is the vCPU.
+pub fn spawn_background() -> std::io::Result<i32> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("background".into())
+        .spawn(move || {
+            let param = ffi::SchedParam { sched_priority: 0 };
+            // SAFETY: pid 0 is the calling thread; `param` is a valid
+            // `struct sched_param` for the duration of the call.
+            let rc = unsafe { ffi::sched_setscheduler(0, ffi::SCHED_IDLE, &param) };
+            let res = if rc == 0 {
+                // SAFETY: gettid() has no preconditions.
+                Ok(unsafe { ffi::gettid() })
+            } else {
+                Err(std::io::Error::last_os_error())
+            };
+            let ok = res.is_ok();
+            let _ = tx.send(res);
+            if ok {
+                let mut seed = 1u64;
+                loop {
+                    seed = black_box(spin(1_000_000, seed));
+                }
+            }
+        })?;
+    rx.recv()
+        .map_err(|_| std::io::Error::other("the background thread died before it started"))?
+}
+
 mod ffi {
+    /// `struct sched_param`.
+    #[repr(C)]
+    pub struct SchedParam {
+        pub sched_priority: i32,
+    }
+    pub const SCHED_IDLE: i32 = 5;
     /// `struct timespec` on x86_64 / aarch64 Linux.
     #[repr(C)]
     pub struct Timespec {
@@ -140,6 +183,8 @@ mod ffi {
     extern "C" {
         // From the C library std already links (static glibc here).
         pub fn clock_gettime(clk: i32, ts: *mut Timespec) -> i32;
+        pub fn sched_setscheduler(pid: i32, policy: i32, param: *const SchedParam) -> i32;
+        pub fn gettid() -> i32;
     }
 }
 

@@ -1,7 +1,7 @@
 //! cw-workload: see `cw-workload help` and workload/README.md.
 
 use commaware_workload::args::{flag, val, Args, Opt};
-use commaware_workload::burn::{Burner, Calibration};
+use commaware_workload::burn::{self, Burner, Calibration};
 use commaware_workload::client::{self, ClientConfig};
 use commaware_workload::events::{self, RingConfig};
 use commaware_workload::hog::{self, HogConfig};
@@ -19,9 +19,11 @@ const USAGE: &str = "\
 cw-workload — benchmark workload for commaware guests (one JSON line on stdout)
 
   cw-workload server [--transport tcp|vchan] [--listen IP:PORT] [--work-us M]
-                     [--duration S] [--clients N] [--peer DOMID] [--vchan-path P]
-                     [--peer-timeout S]
+                     [--duration S] [--clients N] [--background] [--peer DOMID]
+                     [--vchan-path P] [--peer-timeout S]
       request/response server (\"db\"): burns M µs of CPU per request, replies.
+      --background: also burn CPU in a SCHED_IDLE thread (a database's background
+      work): the guest never idles, a request preempts the background thread.
       Defaults: tcp, 0.0.0.0:7000, 0 µs, 600 s; stops earlier after N clients left.
       vchan: one client, domain DOMID (default: the domid dom0 wrote at
       /local/domain/<self>/data/cw-peer, waited for --peer-timeout, default 60 s),
@@ -180,9 +182,22 @@ fn run(mode: &str, rest: &[String]) -> Result<Option<String>> {
             let a = Args::parse(
                 mode,
                 rest,
-                &spec(&[&[val("listen"), val("work-us"), val("duration"), val("clients")][..], &VCHAN_OPTS].concat()),
+                &spec(
+                    &[
+                        &[val("listen"), val("work-us"), val("duration"), val("clients"), flag("background")][..],
+                        &VCHAN_OPTS,
+                    ]
+                    .concat(),
+                ),
             )?;
             let quiet = a.has("quiet");
+            if a.has("background") {
+                let tid = burn::spawn_background()
+                    .map_err(|e| Error::io("server --background: a SCHED_IDLE thread".to_string(), e))?;
+                if !quiet {
+                    eprintln!("cw-workload server: background work in thread {tid} (SCHED_IDLE)");
+                }
+            }
             if let (_, Some(target)) = transport(&a, "listen")? {
                 if matches!(a.u64("clients")?, Some(n) if n != 1) {
                     return Err(Error::Usage("--clients: a vchan has exactly one client".into()));

@@ -4,7 +4,13 @@
 # "db" (cw-workload server) — over each transport in DEMO_PAIRS: "tcp"
 # (through dom0's bridge and netback) and "vchan" (libxenvchan: a ring
 # granted by db, mapped by app, and an interdomain event channel; dom0 is
-# not on the path).  Each pair runs first alone (the reference), then with
+# not on the path); "vchan-busy" is the vchan pair with a db that also
+# does background work (cw-workload server --background: a SCHED_IDLE
+# thread burning CPU, so the db's vCPU never blocks and a request preempts
+# the background work inside the guest). Credit1 BOOSTs only a vCPU that
+# wakes from blocking: the busy db never does, and each request waits for
+# the db's next turn; commaware's boost acts on the notification itself.
+# Each pair runs first alone (the reference), then with
 # CPU-hog guests (cw-workload hog) competing for the same 2 pCPUs.  Every guest runs the guest role
 # "workload" (scripts/xen/guest-init), its arguments on its kernel command
 # line (cw.wl=...).  Results leave as DATA lines (boot.sh collects them
@@ -21,7 +27,7 @@
 #   DEMO_WARMUP        client warm-up seconds (not measured)
 #   DEMO_HOGS          number of hog guests
 #   DEMO_APP_WORK_US   app CPU per response;  DEMO_DB_WORK_US: db per request
-#   DEMO_PAIRS         transports to run, in order ("tcp vchan")
+#   DEMO_PAIRS         pairs to run, in order ("tcp vchan"; also "vchan-busy")
 #   DEMO_XL_OPTS       options for `xl sched-commaware -s` applied first under
 #                      commaware (experiments, e.g. "--attribution=off")
 #
@@ -153,7 +159,11 @@ run_pair() {
         dp_srv="--transport vchan"
         dp_cli="--transport vchan"
         ;;
-    *) fail "demo-$dp_run" "unknown pair transport '$dp_pair' (tcp|vchan)"; return 1 ;;
+    vchan-busy)
+        dp_srv="--transport vchan --background"
+        dp_cli="--transport vchan"
+        ;;
+    *) fail "demo-$dp_run" "unknown pair '$dp_pair' (tcp|vchan|vchan-busy)"; return 1 ;;
     esac
     dp_t0=$(now)
     i=1
@@ -169,7 +179,7 @@ run_pair() {
         client $dp_cli --work-us "$DEMO_APP_WORK_US" --duration "$dp_dur" \
         --warmup "$DEMO_WARMUP" --connect-timeout 240 --json /tmp/app.json \
         --tag "demo-app-$dp_run" $IPU_ARG || return 1
-    if [ "$dp_pair" = vchan ]; then
+    if [ "$dp_pair" != tcp ]; then
         step "demo-$dp_run-vchan-link" vchan_link "db-$dp_run" "app-$dp_run" || return 1
     fi
     # Hogs, db and app boot together (the client retries its connect).
