@@ -62,11 +62,11 @@
 #                          CPU seconds of attacker, dom0, sink each second)
 #   hostile sched=S run=R xl-sched LINE     (xl sched-commaware / sched-credit)
 
-HS_W=20        # measured seconds of each window (the client's measured phase)
+HS_W=30        # measured seconds of each window (the client's measured phase)
 HS_WARMUP=3    # client warm-up seconds
 HS_TOL=3       # points (% of the pool) a domain may be off its entitlement
 HS_P99_MAX=2   # p99 with the attacker / without
-HS_THINK_US=8000 # the pair's client sleeps this long after each reply (see the top)
+HS_THINK_US=20000 # the pair's client sleeps this long after each reply (see the top)
 
 S=$(xen_sched)
 HD() { data "hostile sched=$S $*"; sleep 0.2; } # paced: the serial line is shared
