@@ -3,8 +3,14 @@
 # Guests in both pools ping each other (inter-domain events across pools:
 # sched_notify() must ignore those), a guest is moved between pools while
 # its peer keeps sending (sched_move_domain() against the notify hook), and
-# everything is torn down again.  Needs a hypervisor with
-# CONFIG_SCHED_COMMAWARE=y.
+# everything is torn down again.  Then pCPU 1 goes in and out of a fresh
+# credit pool CPUPOOL_CYCLES times: each time a pCPU leaves a credit pool,
+# credit's tick may fire between schedule_cpu_rm() detaching it and
+# csched_deinit_pdata() killing the timer (a panic before
+# xen-patches/0005; probabilistic, so many cycles).  Needs a hypervisor
+# with CONFIG_SCHED_COMMAWARE=y.
+
+CPUPOOL_CYCLES=30
 
 step xl-info xl info >/dev/null || exit 1
 base=$(xen_sched)
@@ -52,3 +58,20 @@ step pool-destroy xl cpupool-destroy cw
 step pool0-regains-cpu1 xl cpupool-cpu-add Pool-0 1
 only_dom0() { [ "$(xl list | tail -n +2 | wc -l)" = 1 ] || { xl list; return 1; }; }
 step only-dom0-left wait_until 20 only_dom0
+
+cat >"$CW_DIR/pool-credit.cfg" <<CFG
+name = "cyc"
+sched = "credit"
+cpus = [ "1" ]
+CFG
+pool_cycles() {
+    n=0
+    while [ "$n" -lt "$CPUPOOL_CYCLES" ]; do
+        xl cpupool-cpu-remove Pool-0 1 && xl cpupool-create "$CW_DIR/pool-credit.cfg" &&
+            xl cpupool-destroy cyc && xl cpupool-cpu-add Pool-0 1 || { echo "cycle $n failed"; return 1; }
+        n=$((n + 1))
+    done
+    echo "$n cycles"
+}
+step "pcpu-in-and-out-of-a-credit-pool-x$CPUPOOL_CYCLES" pool_cycles
+step xen-alive-after-pool-cycles xl info
