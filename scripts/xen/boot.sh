@@ -65,7 +65,8 @@ DOM0_IMG=$(timed image-build "$REPO_ROOT/scripts/xen/initramfs.sh" "$@" | tail -
 KERNEL="$IMAGES/vmlinuz"
 
 XEN_CMDLINE="console=com1 com1=115200,8n1 dom0_mem=512M,max:512M dom0_max_vcpus=2 loglvl=all guest_loglvl=all sched=$SCHED noreboot $XEN_EXTRA"
-DOM0_CMDLINE="console=hvc0 earlyprintk=xen loglevel=6 rdinit=/init"
+# cw.test_timeout: dom0-init's cap on each test script (the boot's own).
+DOM0_CMDLINE="console=hvc0 earlyprintk=xen loglevel=6 rdinit=/init cw.test_timeout=$TIMEOUT"
 case "$DOM0_CMDLINE" in *,*) die "the dom0 command line must not contain commas (QEMU's -initrd separator)" ;; esac
 
 SERIAL="$LOGS/serial-last.log"
