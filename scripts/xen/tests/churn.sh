@@ -206,7 +206,11 @@ while :; do
     if ! xl create $p "$CW_DIR/churn-guest.cfg" >"$CW_DIR/churn-create.out" 2>&1; then
         cfail=$((cfail + 1))
         cat "$CW_DIR/churn-create.out" >>"$CLOG"
-        [ "$cfail" -le 3 ] && { echo "churn: cycle $i: xl create failed:"; tail -n 5 "$CW_DIR/churn-create.out"; }
+        [ "$cfail" -le 3 ] && {
+            echo "churn: cycle $i: xl create failed:"
+            tail -n 5 "$CW_DIR/churn-create.out"
+            grep FAILED /var/log/xen/vif-commaware.log 2>/dev/null | tail -n 3
+        }
         xl destroy "$n" >>"$CLOG" 2>&1
         made=""
     else
