@@ -4,4 +4,3 @@
 .PHONY: test
 test:
 	scripts/test.sh $(STAGES)
-

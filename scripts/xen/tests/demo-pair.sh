@@ -9,7 +9,8 @@
 # thread burning CPU, so the db's vCPU never blocks and a request preempts
 # the background work inside the guest). Credit1 BOOSTs only a vCPU that
 # wakes from blocking: the busy db never does, and each request waits for
-# the db's next turn; commaware's boost acts on the notification itself.
+# the db's next turn; commaware's boost acts on the notification itself,
+# within the db's fair-share budget (docs/bench.md, "The busy db").
 # Each pair runs first alone (the reference), then with
 # CPU-hog guests (cw-workload hog) competing for the same 2 pCPUs.  Every guest runs the guest role
 # "workload" (scripts/xen/guest-init), its arguments on its kernel command

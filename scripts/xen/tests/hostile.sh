@@ -17,8 +17,8 @@
 #      Why the pair thinks: a closed loop with no think time is CPU-bound
 #      at its fair share under TCG (each request costs ~1.4 ms of emulated
 #      kernel per side), so two more CPU-hungry domains (attacker and sink)
-#      lower its share and its p99 grows with or without a storm (measured:
-#      x5 under both schedulers). Paced, the pair stays under its share, and
+#      lower its share and its p99 grows with or without a storm (measured
+#      closed: x4.9-x5.2 under commaware, x6.6-x6.8 under credit). Paced, the pair stays under its share, and
 #      its p99 measures what a storm could take from it: how soon a woken
 #      receiver runs.
 #   2. Donation abuse. evring rings (a ring of 2 and a ring of 3: each member
