@@ -524,6 +524,9 @@ impl Core {
             }
             self.end_donation_of_donor(u, sink);
         }
+        // A driver unit woken to work for a guest that has spent its share
+        // is not woken early for it (see `donation`, attribution).
+        let payer_spent = self.payer_spent(u);
         let Some(unit) = self.unit_mut(u) else { return };
         unit.flags.insert(UnitFlags::RUNNABLE);
         unit.wait_start = now;
@@ -531,7 +534,7 @@ impl Core {
         unit.flags.remove(UnitFlags::MIGRATING);
         // credit1: boost a unit waking from block if it is UNDER and not
         // parked, so that I/O-bound units get low wake-to-run latency.
-        if !migrating && unit.pri == Pri::Under && !unit.flags.contains(UnitFlags::PARKED) {
+        if !migrating && !payer_spent && unit.pri == Pri::Under && !unit.flags.contains(UnitFlags::PARKED) {
             unit.pri = Pri::Boost;
         }
         if unit.flags.contains(UnitFlags::BOOST_PENDING) {
@@ -632,10 +635,10 @@ impl Core {
         }
         let burn = self.units.get_mut(usize::from(u.0)).map_or(0, |x| x.credit.burn(ran).credits);
         self.ledger_charged = self.ledger_charged.saturating_add(i64::from(burn));
-        let donated = crate::donation::settle(self, u, ran, burn, sink);
+        let paid_by_others = crate::donation::settle(self, u, ran, burn, sink);
         // Running it paid for itself, beyond what the boost reserved, uses
         // up its fair share too (see `boost`).
-        self.draw_share(u, ran.saturating_sub(donated).saturating_sub(boosted).max(0));
+        self.draw_share(u, ran.saturating_sub(paid_by_others).saturating_sub(boosted).max(0));
     }
 
     /// `ran` ns of running paid by `u`'s domain count against its fair

@@ -26,7 +26,15 @@
 //!
 //! **Attribution** (SEDF-DC's debt collector, Gupta et al. 2006). A driver
 //! domain's unit notified by a guest is working for that guest until it
-//! blocks: its running time is charged to the guest's credit.
+//! blocks: its running time is charged to the guest's credit and drawn from
+//! the guest's fair share of the period, not the driver's. And it runs no
+//! earlier than the guest could: once the guest's share is spent, the
+//! driver unit working for it gets neither credit1's wake boost nor a
+//! communication boost. Without that, a guest that sends its work to dom0
+//! (an event storm at a dom0 backend) would have it done at dom0's
+//! priority, which attribution keeps UNDER, ahead of everyone who paid, and
+//! the charge would mostly be forgiven: credit is floored at minus one
+//! slice, and a guest that burns its own share is there already.
 //!
 //! Both only move charges between units: the ledger's total charge always
 //! equals the total running time (donations never create credit).
@@ -158,7 +166,8 @@ impl Core {
 
 /// The runner `u` was just debited `credits` for `ran` ns of its own
 /// running; move that charge to whoever pays for it.
-/// Returns the part of `ran` a donation covered (charged to the donor).
+/// Returns the part of `ran` someone else paid for (a donor, or the guest
+/// a driver unit works for), which is drawn from the payer's fair share.
 pub(crate) fn settle<S: Sink>(core: &mut Core, u: UnitId, ran: Time, credits: i32, sink: &mut S) -> Time {
     let Some(unit) = core.unit(u) else { return 0 };
     if let Some(root) = unlink(unit.donor) {
@@ -181,11 +190,26 @@ pub(crate) fn settle<S: Sink>(core: &mut Core, u: UnitId, ran: Time, credits: i3
         }
         return covered;
     } else if let Some(guest) = unlink(unit.on_behalf) {
-        if core.params.attribution {
+        if core.params.attribution && core.unit(guest).is_some() {
             transfer(core, u, guest, credits);
+            core.draw_share(guest, ran);
+            return ran;
         }
     }
     0
+}
+
+impl Core {
+    /// `u` is a driver-domain unit working for a guest whose fair share of
+    /// the period is spent (its budget, see `boost`): it may not run early
+    /// on that guest's behalf.
+    pub(crate) fn payer_spent(&self, u: UnitId) -> bool {
+        if !self.params.attribution {
+            return false;
+        }
+        let Some(guest) = self.unit(u).and_then(|x| unlink(x.on_behalf)) else { return false };
+        self.dom_of(guest).is_some_and(|d| d.boost_budget <= 0)
+    }
 }
 
 fn transfer(core: &mut Core, from: UnitId, to: UnitId, credits: i32) {

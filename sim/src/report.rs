@@ -106,6 +106,11 @@ pub struct DomResult {
     pub received_ms: f64,
     /// CPU others ran that this domain paid for (donation + attribution).
     pub charged_for_others_ms: f64,
+    /// What the domain was charged, % of the pool: its own running, plus
+    /// what it paid for others, minus what others paid for it (donations
+    /// it received; for the driver domain, the attribution refunds). `None`
+    /// with more than one driver domain (the refunds cannot be told apart).
+    pub charged_pct: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -183,6 +188,13 @@ pub fn summarize(sc: &Scenario, o: &Outcome) -> RunResult {
         })
         .collect();
     let ent = water_fill(pool, &demands);
+    // Attribution refunds go to the driver domain: every credit charged for
+    // others that no donation received accounts for.
+    let drivers = sc.domains.iter().filter(|d| d.params.driver).count();
+    let (paid, got) = o.counters.iter().fold((0i64, 0i64), |(p, g), c| {
+        (p.saturating_add(c.charged_for_others.saturating_mul(NS_PER_CREDIT)), g.saturating_add(c.received_ns))
+    });
+    let refunds = paid.saturating_sub(got);
     let domains = sc
         .domains
         .iter()
@@ -192,6 +204,11 @@ pub fn summarize(sc: &Scenario, o: &Outcome) -> RunResult {
             let c = o.counters.get(i).copied().unwrap_or_default();
             let share = 100.0 * run as f64 / pool;
             let entitled = 100.0 * ent.get(i).copied().unwrap_or(0.0) / pool;
+            let charged_ns = run
+                .saturating_add(c.charged_for_others.saturating_mul(NS_PER_CREDIT))
+                .saturating_sub(c.received_ns)
+                .saturating_sub(if d.params.driver { refunds } else { 0 });
+            let charged_pct = (drivers <= 1).then(|| 100.0 * charged_ns as f64 / pool);
             DomResult {
                 name: d.name.clone(),
                 workload: match &d.workload {
@@ -223,6 +240,7 @@ pub fn summarize(sc: &Scenario, o: &Outcome) -> RunResult {
                 donated_ms: ms(c.donated_ns),
                 received_ms: ms(c.received_ns),
                 charged_for_others_ms: ms(c.charged_for_others * NS_PER_CREDIT),
+                charged_pct,
             }
         })
         .collect();
@@ -414,7 +432,7 @@ pub fn text(sc: &Scenario, runs: &[RunResult], stats: bool) -> String {
         );
         let _ = writeln!(
             s,
-            "  {:<10}{:<9}{:>7}{:>5}{:>8}{:>9}{:>8}{:>9}{:>9}{:>9}{:>10}{:>11}{:>11}",
+            "  {:<10}{:<9}{:>7}{:>5}{:>8}{:>9}{:>8}{:>9}{:>9}{:>9}{:>9}{:>10}{:>11}{:>11}",
             "domain",
             "kind",
             "weight",
@@ -422,6 +440,7 @@ pub fn text(sc: &Scenario, runs: &[RunResult], stats: bool) -> String {
             "share",
             "entitled",
             "delta",
+            "charged",
             "wait ms",
             "boosts",
             "refused",
@@ -432,7 +451,7 @@ pub fn text(sc: &Scenario, runs: &[RunResult], stats: bool) -> String {
         for d in &r.domains {
             let _ = writeln!(
                 s,
-                "  {:<10}{:<9}{:>7}{:>5}{:>8.2}{:>9.2}{:>+8.2}{:>9.0}{:>9}{:>9}{:>10}{:>11.1}{:>11.1}",
+                "  {:<10}{:<9}{:>7}{:>5}{:>8.2}{:>9.2}{:>+8.2}{:>9}{:>9.0}{:>9}{:>9}{:>10}{:>11.1}{:>11.1}",
                 d.name,
                 d.workload,
                 d.weight,
@@ -440,6 +459,7 @@ pub fn text(sc: &Scenario, runs: &[RunResult], stats: bool) -> String {
                 d.share_pct,
                 d.entitled_pct,
                 d.delta_pts,
+                d.charged_pct.map_or_else(|| "-".to_string(), |c| format!("{c:.2}")),
                 d.wait_ms,
                 d.boosts,
                 d.boosts_refused,

@@ -12,7 +12,9 @@
 #      for a guest commaware charges to that guest). The attacker wants a
 #      whole vCPU (it notifies in a loop), like the hogs.
 #      Reported (verdict lines): the attacker's CPU share over the window is
-#      within 3 points of its max-min entitlement; the pair's p99 with the
+#      within 3 points of its max-min entitlement, read two ways under
+#      commaware (see shares(): the CPU its own vCPUs ran, and what it was
+#      charged, which adds dom0's work for it); the pair's p99 with the
 #      attacker is at most 2x the p99 without (the issue's target).
 #      Why the pair thinks: a closed loop with no think time is CPU-bound
 #      at its fair share under TCG (each request costs ~1.4 ms of emulated
@@ -62,7 +64,7 @@
 #                          CPU seconds of attacker, dom0, sink each second)
 #   hostile sched=S run=R xl-sched LINE     (xl sched-commaware / sched-credit)
 
-HS_W=30        # measured seconds of each window (the client's measured phase)
+HS_W=60        # measured seconds of each window (the client's measured phase)
 HS_WARMUP=3    # client warm-up seconds
 HS_TOL=3       # points (% of the pool) a domain may be off its entitlement
 HS_P99_MAX=2   # p99 with the attacker / without
@@ -107,28 +109,42 @@ link() {
         xenstore-write "/local/domain/$lk_b/data/cw-peer" "$lk_a"
 }
 
-# snap FILE: every domain's CPU seconds so far, and the time.
-snap() { { echo "@t $(now)"; xl list | awk 'NR > 1 { print $1, $NF }'; } >"$1"; }
+# snap FILE: every domain's CPU seconds so far, and the time; under
+# commaware also each domain's donation-received ms and credits charged for
+# others ("cw NAME RECEIVED_MS CHARGED": commaware-ctl stats columns 10, 11).
+snap() {
+    {
+        echo "@t $(now)"
+        xl list | awk 'NR > 1 { print $1, $NF }'
+        [ "$S" != commaware ] || commaware-ctl stats 2>/dev/null | awk 'NR > 1 && NF >= 12 { print "cw", $1, $10, $11 }'
+    } >"$1"
+}
 
 # shares RUN GREEDY...: from $CW_DIR/RUN.s0/.s1, each domain's share and
-# entitlement ("NAME used entitled greedy", % of the pool) in $CW_DIR/RUN.sh,
-# and a "cpu" DATA line each. GREEDY: the domains that want a whole vCPU.
+# entitlement ("NAME used entitled greedy charged entitled-charged", % of
+# the pool) in $CW_DIR/RUN.sh, and a "cpu" DATA line each. GREEDY: the
+# domains that want a whole vCPU.
+# Two views. "used" is the CPU each domain's own vCPUs ran (xl list), what
+# credit1 charges a domain for. "charged" is what commaware charged it: its
+# own running, plus what it paid for others (donation; dom0's work on its
+# behalf: attribution), minus what others paid for its running (donations
+# it received; for the driver domain, dom0, the attribution refunds: every
+# credit charged for others that no donation received accounts for). Under
+# credit1 the two are the same. The entitlement is water-filled again on
+# the charged demands, so dom0's work for the attacker counts against the
+# attacker's share, not dom0's.
 shares() {
     sh_run=$1
     shift
-    awk -v np="$NPCPU" -v greedy=" $* " '
+    awk -v np="$NPCPU" -v greedy=" $* " -v driver=Domain-0 '
         FNR == 1 { f++ }
         $1 == "@t" { t[f] = $2; next }
+        # commaware-ctl stats: received ms, credits charged for others (10 per ms).
+        $1 == "cw" && f == 1 { r0[$2] = $3; k0[$2] = $4; next }
+        $1 == "cw" && f == 2 { r1[$2] = $3; k1[$2] = $4; next }
         f == 1 { c0[$1] = $2; next }
         f == 2 && ($1 in c0) { n++; name[n] = $1; u[n] = ($2 - c0[$1]) }
-        END {
-            dt = t[2] - t[1]
-            vcpu = 100 / np
-            for (i = 1; i <= n; i++) {
-                u[i] = 100 * u[i] / (dt * np)
-                g[i] = index(greedy, " " name[i] " ") > 0
-                d[i] = g[i] ? vcpu : u[i]
-            }
+        function fill(d, e,   cap, left, level, sat, i, done) {
             # Max-min water-filling: whoever wants no more than the level
             # gets what it wants; the rest share what is left equally.
             cap = 100; left = n
@@ -139,19 +155,46 @@ shares() {
                 }
                 if (!sat) { for (i = 1; i <= n; i++) if (!done[i]) e[i] = level; break }
             }
-            for (i = 1; i <= n; i++) printf "%s %.2f %.2f %d\n", name[i], u[i], e[i], g[i]
+        }
+        END {
+            dt = t[2] - t[1]
+            vcpu = 100 / np
+            kin = 0; rin = 0
+            for (i = 1; i <= n; i++) {
+                x = name[i]
+                # Seconds paid for others / received from donors in the window.
+                pay[i] = (x in k1 && x in k0) ? (k1[x] - k0[x]) / 10000 : 0
+                got[i] = (x in r1 && x in r0) ? (r1[x] - r0[x]) / 1000 : 0
+                kin += pay[i]; rin += got[i]
+            }
+            for (i = 1; i <= n; i++) {
+                ch[i] = u[i] + pay[i] - got[i] - (name[i] == driver ? kin - rin : 0)
+                u[i] = 100 * u[i] / (dt * np)
+                ch[i] = 100 * ch[i] / (dt * np)
+                g[i] = index(greedy, " " name[i] " ") > 0
+                d[i] = g[i] ? vcpu : u[i]
+                dc[i] = g[i] ? vcpu : (ch[i] > 0 ? ch[i] : 0)
+            }
+            fill(d, e)
+            fill(dc, ec)
+            for (i = 1; i <= n; i++) printf "%s %.2f %.2f %d %.2f %.2f\n", name[i], u[i], e[i], g[i], ch[i], ec[i]
         }' "$CW_DIR/$sh_run.s0" "$CW_DIR/$sh_run.s1" >"$CW_DIR/$sh_run.sh"
-    while read -r sh_n sh_u sh_e sh_g; do
-        HD "run=$sh_run cpu $sh_n used=$sh_u entitled=$sh_e greedy=$sh_g"
+    while read -r sh_n sh_u sh_e sh_g sh_c sh_ec; do
+        HD "run=$sh_run cpu $sh_n used=$sh_u entitled=$sh_e greedy=$sh_g charged=$sh_c entitled_charged=$sh_ec"
     done <"$CW_DIR/$sh_run.sh"
 }
-# used RUN NAME / entitled RUN NAME
+# used RUN NAME / entitled RUN NAME / charged RUN NAME / entitled_charged RUN NAME
 used() { awk -v n="$2" '$1 == n { print $2 }' "$CW_DIR/$1.sh"; }
 entitled() { awk -v n="$2" '$1 == n { print $3 }' "$CW_DIR/$1.sh"; }
-# within RUN NAME: NAME's share is within HS_TOL of its entitlement.
+charged() { awk -v n="$2" '$1 == n { print $5 }' "$CW_DIR/$1.sh"; }
+entitled_charged() { awk -v n="$2" '$1 == n { print $6 }' "$CW_DIR/$1.sh"; }
+# within RUN NAME [charged]: NAME's share (used, or charged) is within
+# HS_TOL of its entitlement.
 within() {
-    awk -v n="$2" -v tol="$HS_TOL" '$1 == n { f = 1; d = $2 - $3
-        printf "%s: used %s%%, entitled %s%% of the pool: %+.2f points (tolerance %s)\n", n, $2, $3, d, tol
+    awk -v n="$2" -v tol="$HS_TOL" -v view="${3:-used}" '$1 == n { f = 1
+        if (view == "charged") { s = $5; e = $6 } else { s = $2; e = $3 }
+        d = s - e
+        printf "%s: %s %s%%, entitled %s%% of the pool: %+.2f points (tolerance %s)\n", n, view, s, e, d, tol
         exit !(d <= tol && d >= -tol) } END { if (!f) { print n ": not in the window"; exit 1 } }' "$CW_DIR/$1.sh"
 }
 # no_gain RUN NAME: NAME got at most HS_TOL points more than its entitlement.
@@ -274,8 +317,9 @@ pair_run() {
     else
         pr_a="atk-$pr_run"
         pr_b=$(cw_row "$pr_a" 10) pr_r=$(cw_row "$pr_a" 11)
-        HD "run=$pr_run attacker {\"used\":$(used "$pr_run" "$pr_a"),\"entitled\":$(entitled "$pr_run" "$pr_a"),\"boosts\":${pr_b:-null},\"refused\":${pr_r:-null}}"
+        HD "run=$pr_run attacker {\"used\":$(used "$pr_run" "$pr_a"),\"entitled\":$(entitled "$pr_run" "$pr_a"),\"charged\":$(charged "$pr_run" "$pr_a"),\"entitled_charged\":$(entitled_charged "$pr_run" "$pr_a"),\"boosts\":${pr_b:-null},\"refused\":${pr_r:-null}}"
         judge "hostile-$pr_run-attacker-share" within "$pr_run" "$pr_a"
+        [ "$S" != commaware ] || judge "hostile-$pr_run-attacker-charged-share" within "$pr_run" "$pr_a" charged
         HD "run=$pr_run p99-ratio {\"p99_base_us\":${P99_BASE:-null},\"p99_us\":${pr_p99:-null},\"ratio\":$(awk -v a="$P99_BASE" -v b="$pr_p99" 'BEGIN { if (a > 0 && b != "") printf "%.3f", b / a; else printf "null" }')}"
         judge "hostile-$pr_run-p99-ratio" awk -v a="$P99_BASE" -v b="$pr_p99" -v m="$HS_P99_MAX" \
             'BEGIN { if (!(a > 0) || b == "") { print "no p99"; exit 1 }
@@ -314,7 +358,7 @@ ring_run() {
     for m in a1:61:--lead a2:62: b1:63:--lead b2:64: b3:65:; do
         rr_n=${m%%:*} rr_rest=${m#*:}
         step "hostile-ring-$rr_n-create" workload_guest "$rr_n" "10.0.0.${rr_rest%%:*}" evring ${rr_rest#*:} \
-            --duration 35 --idle-timeout 5 --peer-timeout 240 --tag "hs-ring-$rr_n" || return 1
+            --duration $((HS_W + 30)) --idle-timeout 5 --peer-timeout 240 --tag "hs-ring-$rr_n" || return 1
     done
     set_ring() { # A B [C]: each member's next (cw-peer) and previous (cw-prev)
         sr_ids=""
