@@ -32,10 +32,14 @@ xen-fetch:
 build/xen-src/.done:
 	$(XEN_SCRIPTS)/fetch.sh
 
-xen: build/xen-src/.done
+# Unless commaware is off, the hypervisor links the Rust object: rebuild it
+# first when its sources changed (build.sh only checks that it exists).
+XEN_RUST_OBJ := $(if $(filter n,$(COMMAWARE)),,$(RUST_OBJ))
+
+xen: build/xen-src/.done $(XEN_RUST_OBJ)
 	$(XEN_SCRIPTS)/build.sh all
 
-xen-hypervisor: build/xen-src/.done
+xen-hypervisor: build/xen-src/.done $(XEN_RUST_OBJ)
 	$(XEN_SCRIPTS)/build.sh hypervisor
 
 xen-tools: build/xen-src/.done

@@ -524,9 +524,6 @@ impl Core {
             }
             self.end_donation_of_donor(u, sink);
         }
-        // A driver unit woken to work for a guest that has spent its share
-        // is not woken early for it (see `donation`, attribution).
-        let payer_spent = self.payer_spent(u);
         let Some(unit) = self.unit_mut(u) else { return };
         unit.flags.insert(UnitFlags::RUNNABLE);
         unit.wait_start = now;
@@ -534,7 +531,7 @@ impl Core {
         unit.flags.remove(UnitFlags::MIGRATING);
         // credit1: boost a unit waking from block if it is UNDER and not
         // parked, so that I/O-bound units get low wake-to-run latency.
-        if !migrating && !payer_spent && unit.pri == Pri::Under && !unit.flags.contains(UnitFlags::PARKED) {
+        if !migrating && unit.pri == Pri::Under && !unit.flags.contains(UnitFlags::PARKED) {
             unit.pri = Pri::Boost;
         }
         if unit.flags.contains(UnitFlags::BOOST_PENDING) {

@@ -27,14 +27,15 @@
 //! **Attribution** (SEDF-DC's debt collector, Gupta et al. 2006). A driver
 //! domain's unit notified by a guest is working for that guest until it
 //! blocks: its running time is charged to the guest's credit and drawn from
-//! the guest's fair share of the period, not the driver's. And it runs no
-//! earlier than the guest could: once the guest's share is spent, the
-//! driver unit working for it gets neither credit1's wake boost nor a
-//! communication boost. Without that, a guest that sends its work to dom0
-//! (an event storm at a dom0 backend) would have it done at dom0's
-//! priority, which attribution keeps UNDER, ahead of everyone who paid, and
-//! the charge would mostly be forgiven: credit is floored at minus one
-//! slice, and a guest that burns its own share is there already.
+//! the guest's fair share of the period, not the driver's, and once the
+//! guest's share is spent the driver unit gets no communication boost for
+//! it. Without that, a guest that sends its work to dom0 (an event storm at
+//! a dom0 backend) had it done boosted on dom0's budget, and the charge was
+//! mostly forgiven: credit is floored at minus one slice, and a guest that
+//! burns its own share is there already. credit1's own wake boost for dom0
+//! (UNDER, since attribution keeps its credit up) is left as credit1 has
+//! it: queueing dom0 at the guest's priority instead starved a legitimate
+//! pair's dom0 hops behind CPU hogs (docs/design.md).
 //!
 //! Both only move charges between units: the ledger's total charge always
 //! equals the total running time (donations never create credit).
@@ -201,8 +202,8 @@ pub(crate) fn settle<S: Sink>(core: &mut Core, u: UnitId, ran: Time, credits: i3
 
 impl Core {
     /// `u` is a driver-domain unit working for a guest whose fair share of
-    /// the period is spent (its budget, see `boost`): it may not run early
-    /// on that guest's behalf.
+    /// the period is spent (its budget, see `boost`): no communication
+    /// boost on that guest's behalf.
     pub(crate) fn payer_spent(&self, u: UnitId) -> bool {
         if !self.params.attribution {
             return false;
