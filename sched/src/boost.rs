@@ -27,8 +27,9 @@
 //!   So a domain runs boosted only while it is within its fair share, plus
 //!   at most one boost length, however many events it is sent: events buy
 //!   latency, not CPU. A driver-domain unit working for a guest must also
-//!   find that guest within its share (the guest pays, see `donation`). (Donations are bounded separately: a donor only
-//!   gives credit it has, see `donation`.)
+//!   find that guest within its share (the guest pays, see `donation`).
+//!   (Donations are bounded separately: a donor only gives credit it has,
+//!   see `donation`.)
 
 use commaware_accounting::credit::Time;
 

@@ -55,6 +55,17 @@ pub(crate) struct Donation {
 }
 
 impl Core {
+    /// `u` is a driver-domain unit working for a guest whose fair share of
+    /// the period is spent (its budget, see `boost`): no communication
+    /// boost on that guest's behalf.
+    pub(crate) fn payer_spent(&self, u: UnitId) -> bool {
+        if !self.params.attribution {
+            return false;
+        }
+        let Some(guest) = self.unit(u).and_then(|x| unlink(x.on_behalf)) else { return false };
+        self.dom_of(guest).is_some_and(|d| d.boost_budget <= 0)
+    }
+
     /// `prev` blocked on `cpu`: pick the peer it donates to, if any.
     pub(crate) fn donation_target(&self, prev: UnitId, cpu: Cpu, now: Time) -> Option<Donation> {
         if !self.params.donation {
@@ -198,19 +209,6 @@ pub(crate) fn settle<S: Sink>(core: &mut Core, u: UnitId, ran: Time, credits: i3
         }
     }
     0
-}
-
-impl Core {
-    /// `u` is a driver-domain unit working for a guest whose fair share of
-    /// the period is spent (its budget, see `boost`): no communication
-    /// boost on that guest's behalf.
-    pub(crate) fn payer_spent(&self, u: UnitId) -> bool {
-        if !self.params.attribution {
-            return false;
-        }
-        let Some(guest) = self.unit(u).and_then(|x| unlink(x.on_behalf)) else { return false };
-        self.dom_of(guest).is_some_and(|d| d.boost_budget <= 0)
-    }
 }
 
 fn transfer(core: &mut Core, from: UnitId, to: UnitId, credits: i32) {

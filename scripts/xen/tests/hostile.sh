@@ -53,10 +53,10 @@
 #
 # DATA lines (one record per line, "hostile" first; SH = share, % of pool):
 #   hostile sched=S config {...}
-#   hostile sched=S run=R cpu NAME used=SH entitled=SH greedy=0|1
+#   hostile sched=S run=R cpu NAME used=SH entitled=SH greedy=0|1 charged=SH entitled_charged=SH
 #   hostile sched=S run=R client JSON | server JSON | evstorm JSON | evsink JSON
 #   hostile sched=S run=R hog NAME {"gap_max_ms":..,"gaps_over_30ms":..,..}
-#   hostile sched=S run=R attacker {"used":..,"entitled":..,"diff":..,"boosts":..,"refused":..}
+#   hostile sched=S run=R attacker {"used":..,"entitled":..,"charged":..,"entitled_charged":..,"boosts":..,"refused":..}
 #   hostile sched=S run=R p99-ratio {"p99_base_us":..,"p99_us":..,"ratio":..}
 #   hostile sched=S run=ring evring NAME JSON
 #   hostile sched=S run=ring gaps {"worst_ms":..,"bound_ms":..,"tslice_ms":..}
