@@ -26,10 +26,8 @@
 //!   scheduled exactly as credit1 would until the next period refills it.
 //!   So a domain runs boosted only while it is within its fair share, plus
 //!   at most one boost length, however many events it is sent: events buy
-//!   latency, not CPU. A driver-domain unit working for a guest must also
-//!   find that guest within its share (the guest pays, see `donation`).
-//!   (Donations are bounded separately: a donor only gives credit it has,
-//!   see `donation`.)
+//!   latency, not CPU. (Donations are bounded separately: a donor only
+//!   gives credit it has, see `donation`.)
 
 use commaware_accounting::credit::Time;
 
@@ -94,14 +92,11 @@ impl Core {
             return false;
         }
         let len = self.params.boost_len();
-        // A driver unit working for a guest is boosted only while that
-        // guest is within its share too (see `donation`, attribution).
-        let payer_spent = self.payer_spent(u);
         let Some(dom) = self.dom_of_mut(u) else { return false };
         if dom.flags.contains(DomFlags::NO_BOOST) {
             return false;
         }
-        if dom.boost_budget <= 0 || payer_spent {
+        if dom.boost_budget <= 0 {
             dom.counters.boosts_refused = dom.counters.boosts_refused.saturating_add(1);
             sink.trace(Trace::BoostRefused { unit: u });
             return false;

@@ -632,10 +632,10 @@ impl Core {
         }
         let burn = self.units.get_mut(usize::from(u.0)).map_or(0, |x| x.credit.burn(ran).credits);
         self.ledger_charged = self.ledger_charged.saturating_add(i64::from(burn));
-        let paid_by_others = crate::donation::settle(self, u, ran, burn, sink);
+        let donated = crate::donation::settle(self, u, ran, burn, sink);
         // Running it paid for itself, beyond what the boost reserved, uses
         // up its fair share too (see `boost`).
-        self.draw_share(u, ran.saturating_sub(paid_by_others).saturating_sub(boosted).max(0));
+        self.draw_share(u, ran.saturating_sub(donated).saturating_sub(boosted).max(0));
     }
 
     /// `ran` ns of running paid by `u`'s domain count against its fair

@@ -26,16 +26,7 @@
 //!
 //! **Attribution** (SEDF-DC's debt collector, Gupta et al. 2006). A driver
 //! domain's unit notified by a guest is working for that guest until it
-//! blocks: its running time is charged to the guest's credit and drawn from
-//! the guest's fair share of the period, not the driver's, and once the
-//! guest's share is spent the driver unit gets no communication boost for
-//! it. Without that, a guest that sends its work to dom0 (an event storm at
-//! a dom0 backend) had it done boosted on dom0's budget, and the charge was
-//! mostly forgiven: credit is floored at minus one slice, and a guest that
-//! burns its own share is there already. credit1's own wake boost for dom0
-//! (UNDER, since attribution keeps its credit up) is left as credit1 has
-//! it: queueing dom0 at the guest's priority instead starved a legitimate
-//! pair's dom0 hops behind CPU hogs (docs/design.md).
+//! blocks: its running time is charged to the guest's credit.
 //!
 //! Both only move charges between units: the ledger's total charge always
 //! equals the total running time (donations never create credit).
@@ -55,17 +46,6 @@ pub(crate) struct Donation {
 }
 
 impl Core {
-    /// `u` is a driver-domain unit working for a guest whose fair share of
-    /// the period is spent (its budget, see `boost`): no communication
-    /// boost on that guest's behalf.
-    pub(crate) fn payer_spent(&self, u: UnitId) -> bool {
-        if !self.params.attribution {
-            return false;
-        }
-        let Some(guest) = self.unit(u).and_then(|x| unlink(x.on_behalf)) else { return false };
-        self.dom_of(guest).is_some_and(|d| d.boost_budget <= 0)
-    }
-
     /// `prev` blocked on `cpu`: pick the peer it donates to, if any.
     pub(crate) fn donation_target(&self, prev: UnitId, cpu: Cpu, now: Time) -> Option<Donation> {
         if !self.params.donation {
@@ -178,8 +158,7 @@ impl Core {
 
 /// The runner `u` was just debited `credits` for `ran` ns of its own
 /// running; move that charge to whoever pays for it.
-/// Returns the part of `ran` someone else paid for (a donor, or the guest
-/// a driver unit works for), which is drawn from the payer's fair share.
+/// Returns the part of `ran` a donation covered (charged to the donor).
 pub(crate) fn settle<S: Sink>(core: &mut Core, u: UnitId, ran: Time, credits: i32, sink: &mut S) -> Time {
     let Some(unit) = core.unit(u) else { return 0 };
     if let Some(root) = unlink(unit.donor) {
@@ -202,10 +181,8 @@ pub(crate) fn settle<S: Sink>(core: &mut Core, u: UnitId, ran: Time, credits: i3
         }
         return covered;
     } else if let Some(guest) = unlink(unit.on_behalf) {
-        if core.params.attribution && core.unit(guest).is_some() {
+        if core.params.attribution {
             transfer(core, u, guest, credits);
-            core.draw_share(guest, ran);
-            return ran;
         }
     }
     0

@@ -77,6 +77,9 @@ impl Core {
             if let Some(d) = self.ratelimited(p, cpu, now, prev, tasklet) {
                 return d;
             }
+            if let Some(d) = self.boost_ran_out(p, cpu, now, prev, tasklet) {
+                return d;
+            }
         }
 
         let mut chosen = None;
@@ -214,6 +217,41 @@ impl Core {
         }
         let unit = self.unit_mut(p)?;
         unit.run_start = now;
+        unit.slice_end = now.saturating_add(slice);
+        Some(Decision { next: Some(p), slice, migrated: false })
+    }
+
+    /// `p`'s communication boost ran out while it still runs. The boost
+    /// only moved it ahead of others; at its credit priority credit1 would
+    /// keep running it to the end of its slice unless something of higher
+    /// priority waits, so it does (a woken UNDER unit demoted by a tick
+    /// while boosted would otherwise go behind the UNDER hog it preempted,
+    /// for a whole slice, where credit1 lets it finish). A unit boosted
+    /// past higher-priority ones (OVER ahead of UNDER) gives the pCPU back.
+    fn boost_ran_out(&mut self, p: UnitId, cpu: Cpu, now: Time, prev: PrevState, tasklet: bool) -> Option<Decision> {
+        let unit = self.unit(p)?;
+        if prev != PrevState::Runnable
+            || tasklet
+            || unit.boost_left > 0
+            || !unit.flags.contains(UnitFlags::BOOSTED_RUN)
+            || unit.flags.intersects(UnitFlags::YIELD | UnitFlags::PARKED)
+        {
+            return None;
+        }
+        let end = unit.stint_start.saturating_add(self.params.tslice());
+        if now.saturating_add(MIN_TIMER) > end {
+            return None;
+        }
+        let head = self.pcpus.get(usize::from(cpu)).and_then(runq::head);
+        if head.and_then(|h| self.unit(h)).is_some_and(|h| h.eff_pri() > unit.eff_pri()) {
+            return None;
+        }
+        let mut slice = end - now;
+        if unit.donor.is_some() {
+            slice = slice.min(unit.donation_left.max(MIN_TIMER));
+        }
+        let unit = self.unit_mut(p)?;
+        unit.flags.remove(UnitFlags::BOOSTED_RUN);
         unit.slice_end = now.saturating_add(slice);
         Some(Decision { next: Some(p), slice, migrated: false })
     }

@@ -33,6 +33,7 @@
 //! path = "dom0"            # or "direct" (a shared ring + event channel)
 //! client_work_us = 100
 //! server_work_us = 200
+//! think_us = 0            # client's sleep after each reply (0 = closed loop)
 //! ```
 //!
 //! Every error names the line it is about. Unknown keys are refused.
@@ -121,6 +122,9 @@ pub struct PairSpec {
     pub path: Path,
     pub client_work: Time,
     pub server_work: Time,
+    /// The client sleeps this long after each reply before its next
+    /// request (`cw-workload client --think-us`); 0 = closed loop.
+    pub think: Time,
 }
 
 impl Scenario {
@@ -255,6 +259,7 @@ struct RawPair {
     path: Option<Spanned<String>>,
     client_work_us: Option<Spanned<i64>>,
     server_work_us: Option<Spanned<i64>>,
+    think_us: Option<Spanned<i64>>,
 }
 
 // ---- parsing and validation ---------------------------------------------
@@ -630,6 +635,7 @@ fn build(raw: RawScenario, lines: &Lines) -> Result<Scenario, ScenarioError> {
             opt_int(lines, &p.client_work_us, "client_work_us", 0, US_MAX, 100)? * NS_PER_US;
         let server_work =
             opt_int(lines, &p.server_work_us, "server_work_us", 0, US_MAX, 200)? * NS_PER_US;
+        let think = opt_int(lines, &p.think_us, "think_us", 0, US_MAX, 0)? * NS_PER_US;
         let name = p.name.clone().unwrap_or_else(|| {
             let via = match path {
                 Path::Direct => "direct".to_string(),
@@ -645,6 +651,7 @@ fn build(raw: RawScenario, lines: &Lines) -> Result<Scenario, ScenarioError> {
             path,
             client_work,
             server_work,
+            think,
         });
     }
 

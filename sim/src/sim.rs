@@ -71,6 +71,8 @@ enum Ev {
     Account,
     /// A periodic workload's timer.
     Timer { v: u32 },
+    /// A thinking client's next request is due.
+    Think { v: u32, pair: u32 },
 }
 
 /// CPU time of the calling thread in ns, where the kernel tells it.
@@ -111,7 +113,7 @@ impl Queue {
             Ev::JobDone { cpu, .. } => Some((usize::from(cpu), 1)),
             Ev::Slice { cpu, .. } => Some((usize::from(cpu), 2)),
             Ev::Tick { cpu } => Some((usize::from(cpu), 3)),
-            Ev::Account | Ev::Timer { .. } => None,
+            Ev::Account | Ev::Timer { .. } | Ev::Think { .. } => None,
         }
     }
 
@@ -696,6 +698,19 @@ impl<'a> Sim<'a> {
                 self.stats.events += 1;
                 self.timer(v);
             }
+            Ev::Think { v, pair } => {
+                self.stats.events += 1;
+                // Nothing left to do but send: the request leaves when the
+                // client runs.
+                if let Some(x) = self.vcpus.get_mut(v as usize) {
+                    x.queue.push_back(Job {
+                        left: 0,
+                        kind: JobKind::Client { pair, reply: None },
+                    });
+                }
+                self.kick(v);
+                self.flush(None);
+            }
         }
     }
 
@@ -951,9 +966,14 @@ impl<'a> Sim<'a> {
                     }
                 }
             }
-            JobKind::Client { pair, .. } => {
-                let sent_at = self.now;
-                self.route(v, cpu, Msg::Request { pair, sent_at });
+            JobKind::Client { pair, reply } => {
+                let think = self.sc.pairs.get(pair as usize).map_or(0, |p| p.think);
+                if reply.is_some() && think > 0 {
+                    self.push(self.now + think, Ev::Think { v, pair });
+                } else {
+                    let sent_at = self.now;
+                    self.route(v, cpu, Msg::Request { pair, sent_at });
+                }
             }
             JobKind::Server { pair, sent_at } => {
                 self.route(v, cpu, Msg::Reply { pair, sent_at });

@@ -166,6 +166,23 @@ fn communication_boost_does_not_make_a_periodic_sender_wait_behind_hogs() {
     assert!(w <= 2.0 * c, "commaware p99 {w} us vs credit1 {c} us");
 }
 
+/// A paced pair (20 ms think time) whose work per request (1.4 / 1.6 ms)
+/// is longer than one communication boost, beside 2 hogs. The receiver
+/// wakes UNDER: credit1's wake BOOST and a communication boost. A tick
+/// during the boost demotes it to UNDER; when the boost ran out the core
+/// used to reschedule, and the receiver went behind the UNDER hog it had
+/// preempted, for a whole slice: p99 20.8 ms against credit1's 1.76 ms.
+/// Fixed in the core: when a boost runs out, the unit keeps the pCPU to the
+/// end of its slice unless something of higher priority waits.
+#[test]
+fn a_boost_running_out_does_not_put_a_paced_receiver_behind_a_hog() {
+    let sc = scenario("paced-hogs", 20_000);
+    let credit = summarize(&sc, &run_raw(&sc, Which::Credit, false).unwrap());
+    let cw = summarize(&sc, &run_raw(&sc, Which::Commaware, false).unwrap());
+    let (c, w) = (credit.pairs[0].latency.p99_us, cw.pairs[0].latency.p99_us);
+    assert!(w <= 1.1 * c, "commaware p99 {w} us vs credit1 {c} us");
+}
+
 #[test]
 fn affinity_is_honoured_by_the_core() {
     // Everything pinned to pCPU 1: pCPU 0 idles for the whole run.
