@@ -9,6 +9,9 @@
 //!    communication-bound nor its sender (the boost's preemption is budgeted, see
 //!    [`crate::boost`]), or it got the pCPU on a communication boost that
 //!    has run out (a boost buys `boost_us`, not a ratelimit's worth);
+//!    **a boost that ran out** while its unit still runs keeps the pCPU to
+//!    the end of the slice unless a unit of higher priority waits here
+//!    (what credit1 would have done had there been no boost);
 //! 3. a unit that **blocked** after notifying a peer donates the rest of its
 //!    slice to it ([`crate::donation`]): the peer runs next, here;
 //! 4. otherwise the head of the local run queue, if it is BOOST or UNDER;

@@ -183,6 +183,26 @@ fn a_boost_running_out_does_not_put_a_paced_receiver_behind_a_hog() {
     assert!(w <= 1.1 * c, "commaware p99 {w} us vs credit1 {c} us");
 }
 
+/// A guest storming a dom0 event sink: attribution charges dom0's work for
+/// it to the guest, and the report's `charged` column shows it there. The
+/// attacker is charged what it ran plus what dom0 ran for it; dom0, whose
+/// every event came from the attacker, is charged next to nothing.
+#[test]
+fn dom0s_work_for_a_storming_guest_is_charged_to_the_guest() {
+    let sc = scenario("storm-dom0", 5_000);
+    let r = summarize(&sc, &run_raw(&sc, Which::Commaware, false).unwrap());
+    let dom = |n: &str| r.domains.iter().find(|d| d.name == n).unwrap();
+    let (dom0, atk) = (dom("dom0"), dom("atk"));
+    let (c0, ca) = (dom0.charged_pct.unwrap(), atk.charged_pct.unwrap());
+    assert!(dom0.share_pct > 1.0, "dom0 worked for the storm: {dom0:?}");
+    assert!(c0 < 0.1, "dom0 charged for its own running only: {dom0:?}");
+    let moved = ca - atk.share_pct;
+    assert!(
+        (moved - (dom0.share_pct - c0)).abs() < 0.1,
+        "the attacker pays dom0's work: {atk:?} {dom0:?}"
+    );
+}
+
 #[test]
 fn affinity_is_honoured_by_the_core() {
     // Everything pinned to pCPU 1: pCPU 0 idles for the whole run.
