@@ -7,6 +7,10 @@
 #                     -> build/xen-dist/{boot/xen,boot/xen.gz,boot/xen-syms,root/}
 #   make boot-test    dom0/guest images + QEMU TCG boot running
 #                     $(BOOT_TESTS) under sched=$(BOOT_SCHED)
+#   make trace-disk   a blank output disk, build/trace-out.img: boot with
+#                     BOOT_OUT_DISK=build/trace-out.img and hostile.sh
+#                     writes xentrace records of its windows there
+#                     (scripts/xen/trace-waits.py reads them)
 #   make clean-xen    remove the work tree, dist, images and the build/boot
 #                     logs (keeps the fetched source, cached .debs and
 #                     build/logs/timings.txt)
@@ -22,7 +26,7 @@ BOOT_TESTS ?=
 BOOT_TIMEOUT ?= 600
 BOOT_XEN_ARGS ?=
 
-.PHONY: xen-fetch xen xen-hypervisor xen-tools boot-test clean-xen
+.PHONY: xen-fetch xen xen-hypervisor xen-tools boot-test trace-disk clean-xen
 
 xen-fetch:
 	$(XEN_SCRIPTS)/fetch.sh
@@ -48,6 +52,13 @@ xen-tools: build/xen-src/.done
 boot-test: xen
 	$(XEN_SCRIPTS)/boot.sh -s $(BOOT_SCHED) -t $(BOOT_TIMEOUT) \
 		$(if $(BOOT_XEN_ARGS),-x "$(BOOT_XEN_ARGS)") $(BOOT_TESTS)
+
+# Sparse; the marker tells hostile.sh it may write here (and nowhere else).
+trace-disk:
+	mkdir -p build
+	rm -f build/trace-out.img
+	truncate -s 256M build/trace-out.img
+	printf CW-OUT-DISK | dd of=build/trace-out.img conv=notrunc status=none
 
 clean-xen:
 	rm -rf build/xen-work* build/xen-stage* build/xen-dist* build/images build/stage-* \

@@ -14,6 +14,9 @@
 # virtio drives (dom0 sees /dev/vda, /dev/vdb, ... in this order), opened
 # with snapshot=on: the run's writes go to a temporary overlay and the image
 # stays pristine (the same image may be listed twice: independent overlays).
+# BOOT_OUT_DISK=IMG: one more virtio drive, after those, opened for writing
+# (a diagnostic's output: hostile.sh writes scheduler traces there when the
+# image starts with the marker "CW-OUT-DISK"; make trace-disk makes one).
 #
 # Exit status 0 only when the run printed COMMAWARE-END, at least one PASS
 # and no FAIL.  The serial log is build/logs/serial-last.log; a failed run's
@@ -53,6 +56,11 @@ for d in ${BOOT_DISKS:-}; do
     case "$d" in *,*) die "BOOT_DISKS: a path with a comma cannot be passed to QEMU's -drive: $d" ;; esac
     DISK_ARGS+=(-drive "file=$d,format=raw,if=virtio,snapshot=on")
 done
+if [ -n "${BOOT_OUT_DISK:-}" ]; then
+    [ -f "$BOOT_OUT_DISK" ] || die "BOOT_OUT_DISK: no disk image $BOOT_OUT_DISK"
+    case "$BOOT_OUT_DISK" in *,*) die "BOOT_OUT_DISK: a path with a comma cannot be passed to QEMU's -drive" ;; esac
+    DISK_ARGS+=(-drive "file=$BOOT_OUT_DISK,format=raw,if=virtio")
+fi
 
 # One boot at a time (QEMU TCG wants both cores, and the logs are shared).
 mkdir -p "$BUILD"
@@ -75,7 +83,8 @@ mkdir -p "$LOGS"
 
 log "booting: xen $XEN_CMDLINE"
 log "tests: $*"
-[ ${#DISK_ARGS[@]} -eq 0 ] || log "disks (snapshot=on, dom0 /dev/vd[a-]): ${BOOT_DISKS}"
+[ -z "${BOOT_DISKS:-}" ] || log "disks (snapshot=on, dom0 /dev/vd[a-]): ${BOOT_DISKS}"
+[ -z "${BOOT_OUT_DISK:-}" ] || log "output disk (written): $BOOT_OUT_DISK"
 log "serial log: $SERIAL"
 tb=$(date +%s)
 qemu-system-x86_64 \
