@@ -85,15 +85,12 @@ impl Core {
     /// in place: the core is far too large to build on a hypervisor stack.
     pub fn init(&mut self, params: GlobalParams) -> Result<(), Error> {
         params.validate()?;
-        for u in self.units.iter_mut() {
-            *u = Unit::zeroed();
-        }
-        for d in self.doms.iter_mut() {
-            *d = Dom::zeroed();
-        }
-        for p in self.pcpus.iter_mut() {
-            *p = Pcpu::zeroed();
-        }
+        // One memset per table: a loop of per-element stores may be lowered
+        // to repeated memset calls through a register, an indirect call
+        // the hypervisor object may not contain (objcheck).
+        bytemuck::fill_zeroes(&mut self.units[..]);
+        bytemuck::fill_zeroes(&mut self.doms[..]);
+        bytemuck::fill_zeroes(&mut self.pcpus[..]);
         self.params = params;
         self.cpus = CpuSet::EMPTY;
         self.idlers = CpuSet::EMPTY;
@@ -693,13 +690,20 @@ impl Core {
         let Some(pc) = self.pcpus.get_mut(usize::from(cpu)).filter(|p| p.in_use) else { return };
         pc.ticks = pc.ticks.wrapping_add(1);
         let Some(u) = unlink(pc.curr) else { return };
+        let mut demoted = false;
         if let Some(unit) = self.unit_mut(u) {
             if unit.pri == Pri::Boost {
                 unit.pri = Pri::Under;
+                demoted = true;
             }
         }
         self.burn(u, now, sink);
         self.acct_start(u);
+        // If that boost took the pCPU from a unit serving a peer, the unit
+        // gets it back now (see `pick`).
+        if demoted && self.owes_resume(u, cpu) {
+            sink.tickle(cpu);
+        }
     }
 
     /// The accounting period, once per slice on one pCPU (credit1's

@@ -11,10 +11,13 @@
 //!    has run out (a boost buys `boost_us`, not a ratelimit's worth);
 //!    **a boost that ran out** while its unit still runs keeps the pCPU to
 //!    the end of the slice unless a unit of higher priority waits here
-//!    (what credit1 would have done had there been no boost);
+//!    (what credit1 would have done had there been no boost), or a unit
+//!    it preempted while that one served a peer waits here (`RESUME`);
 //! 3. a unit that **blocked** after notifying a peer donates the rest of its
 //!    slice to it ([`crate::donation`]): the peer runs next, here;
-//! 4. otherwise the head of the local run queue, if it is BOOST or UNDER;
+//! 4. otherwise the head of the local run queue, if it is BOOST or UNDER
+//!    (a unit preempted while serving a peer is queued at the front of its
+//!    priority: `note_preemption`);
 //!    if it is OVER (or there is none), first try to **steal** a unit of
 //!    strictly higher priority from a busy peer (not one whose context is
 //!    still live, not one that ran there within `migration_delay_us`, only
@@ -73,7 +76,7 @@ impl Core {
             let Some(unit) = self.unit_mut(p) else { return Decision::IDLE };
             unit.last_sched = now;
             if prev != PrevState::Runnable {
-                unit.flags.remove(UnitFlags::RUNNABLE);
+                unit.flags.remove(UnitFlags::RUNNABLE | UnitFlags::SERVING | UnitFlags::RESUME);
                 // A boost ends when the unit stops running.
                 self.cut_boost(p, 0);
             }
@@ -106,6 +109,7 @@ impl Core {
                 PrevState::Asleep => self.end_donation_of_donee(p, sink),
                 PrevState::Runnable => {
                     let parked = self.unit(p).is_some_and(|u| u.flags.contains(UnitFlags::PARKED));
+                    self.note_preemption(p, cpu, now);
                     if !parked {
                         self.enqueue(p);
                     }
@@ -159,15 +163,21 @@ impl Core {
         };
         let tslice = self.params.tslice();
         let Some(unit) = self.unit_mut(n) else { return Decision::IDLE };
+        let resumed = unit.flags.contains(UnitFlags::RESUME);
+        unit.flags.remove(UnitFlags::RESUME);
         if Some(n) != prev_unit {
             unit.stint_start = now;
+            let serving = resumed || unit.boost_left > 0 || unit.donor.is_some();
+            unit.flags.set(UnitFlags::SERVING, serving);
         }
         let waited = now.saturating_sub(unit.wait_start).max(0);
         unit.run_start = now;
         let boosted = unit.boost_left > 0;
         unit.flags.set(UnitFlags::BOOSTED_RUN, boosted);
         unit.flags.insert(UnitFlags::LIVE);
-        let mut slice = tslice;
+        // A resumed unit runs what was left of its slice, no more.
+        let mut slice = if resumed { unit.resume_left.max(MIN_TIMER).min(tslice) } else { tslice };
+        unit.tslice_end = now.saturating_add(slice);
         if unit.boost_left > 0 {
             slice = slice.min(unit.boost_left);
         }
@@ -241,12 +251,12 @@ impl Core {
         {
             return None;
         }
-        let end = unit.stint_start.saturating_add(self.params.tslice());
+        let end = unit.tslice_end;
         if now.saturating_add(MIN_TIMER) > end {
             return None;
         }
         let head = self.pcpus.get(usize::from(cpu)).and_then(runq::head);
-        if head.and_then(|h| self.unit(h)).is_some_and(|h| h.eff_pri() > unit.eff_pri()) {
+        if head.and_then(|h| self.unit(h)).is_some_and(|h| h.eff_pri() > unit.eff_pri()) || self.owes_resume(p, cpu) {
             return None;
         }
         let mut slice = end - now;
@@ -257,6 +267,63 @@ impl Core {
         unit.flags.remove(UnitFlags::BOOSTED_RUN);
         unit.slice_end = now.saturating_add(slice);
         Some(Decision { next: Some(p), slice, migrated: false })
+    }
+
+    /// `p` leaves `cpu` still runnable. If it was serving a peer within its
+    /// domain's share and a unit of higher priority (or one on a
+    /// communication boost) took the pCPU before its slice ended, it is
+    /// queued at the front of its priority
+    /// (`RESUME`): credit1 puts it behind every unit of its priority, CPU
+    /// hogs included, and a woken unit that then runs on (an event sink
+    /// under a storm, demoted by a tick but holding the pCPU to the end of
+    /// its slice) makes the request wait a whole slice or more. It keeps
+    /// its place, not more: its credit priority is unchanged, what it runs
+    /// is charged as always, and resumed it runs only what was left of its
+    /// slice. Otherwise it is an ordinary unit again.
+    fn note_preemption(&mut self, p: UnitId, cpu: Cpu, now: Time) {
+        let head = self.pcpus.get(usize::from(cpu)).and_then(runq::head).and_then(|h| self.unit(h));
+        // What took the pCPU: a unit of higher priority, or a communication
+        // boost (which preempts at equal priority, see `tickle`).
+        let taken = head.zip(self.unit(p)).is_some_and(|(h, u)| {
+            h.eff_pri() > u.eff_pri() || (h.boost_left > 0 && !u.comm_bound())
+        });
+        let spent = self.share_spent(p);
+        let Some(unit) = self.unit_mut(p) else { return };
+        // Its time slice, not the shorter one a boost or a donation set: a
+        // unit whose boost ends just as a higher-priority one waits is
+        // preempted as much as one interrupted mid-boost.
+        let left = unit.tslice_end.saturating_sub(now);
+        let preempted = unit.flags.contains(UnitFlags::SERVING)
+            && !spent
+            && !unit.flags.contains(UnitFlags::YIELD)
+            && left >= MIN_TIMER
+            && taken;
+        unit.flags.set(UnitFlags::RESUME, preempted);
+        if preempted {
+            unit.resume_left = left;
+        } else {
+            unit.flags.remove(UnitFlags::SERVING);
+        }
+    }
+
+    /// `u`, running on `cpu`, no longer has the priority that let it take
+    /// the pCPU (credit1's wake boost ended by a tick, or a communication
+    /// boost run out), and a unit it preempted while that one was serving
+    /// a peer waits at the head here at the same or a higher priority: `u`
+    /// gives the pCPU back. A unit still on a boost or a donation keeps it.
+    pub(crate) fn owes_resume(&self, u: UnitId, cpu: Cpu) -> bool {
+        let Some(unit) = self.unit(u) else { return false };
+        if unit.comm_bound() {
+            return false;
+        }
+        let head = self.pcpus.get(usize::from(cpu)).and_then(runq::head).and_then(|h| self.unit(h));
+        head.is_some_and(|h| h.flags.contains(UnitFlags::RESUME) && h.eff_pri() >= unit.eff_pri())
+    }
+
+    /// `u`'s domain has run its fair share of the period (its boost budget
+    /// is spent): no latency privilege is left to it.
+    fn share_spent(&self, u: UnitId) -> bool {
+        self.dom_of(u).is_some_and(|d| d.boost_budget <= 0)
     }
 
     /// Steal a unit of priority strictly above `pri` from a busy peer.

@@ -5,12 +5,16 @@
 //! priority instead (BOOST, UNDER, OVER), which gives the same order with
 //! O(1) insert, remove and pick, however many units wait.
 //!
-//! Two credit1 orderings survive that change:
+//! Three orderings besides FIFO within a priority (the first is credit1's):
 //! - a yielding unit goes behind *one* lower-priority unit, if there is
 //!   one: it is linked right after the head of the next non-empty
 //!   lower queue (and keeps its own priority);
 //! - a communication-boosted unit goes to the *front* of the BOOST queue:
-//!   its run is short and someone is waiting on it.
+//!   its run is short and someone is waiting on it;
+//! - so does a unit preempted while serving a peer (`RESUME`, see `pick`),
+//!   at the front of its own priority (behind the head if that is
+//!   communication-boosted: it is what preempted it, and runs next):
+//!   preemption does not cost it its place.
 //!
 //! Links are indices into the unit table, so the lists need no allocation
 //! and no pointers.
@@ -115,6 +119,16 @@ pub fn insert(units: &mut [Unit], pc: &mut Pcpu, u: UnitId) {
     let q = queue_of(pri);
     if unit.boost_left > 0 {
         push(units, pc, u, q, true);
+        return;
+    }
+    if unit.flags.contains(UnitFlags::RESUME) {
+        // Ahead of its priority, but not of the communication boost that
+        // has just taken its pCPU (the head, if boosted).
+        let head = pc.heads.get(q).copied().and_then(unlink);
+        match head.filter(|h| units.get(usize::from(h.0)).is_some_and(|x| x.boost_left > 0)) {
+            Some(h) => push_after(units, pc, u, q, h),
+            None => push(units, pc, u, q, true),
+        }
         return;
     }
     if unit.flags.contains(UnitFlags::YIELD) {

@@ -68,6 +68,13 @@ bitflags! {
         /// Its boost was granted in the current accounting period: what it
         /// does not use goes back to its domain's budget.
         const BOOST_FRESH = 1 << 10;
+        /// Its current stint started on a communication boost or a
+        /// donation (or resumed one): it is doing work a peer waits for.
+        const SERVING = 1 << 11;
+        /// Preempted while serving, before its slice ended: queued at the
+        /// front of its priority, and the preemptor gives the pCPU back
+        /// when the priority it preempted with ends (see `pick`).
+        const RESUME = 1 << 12;
     }
 }
 
@@ -112,6 +119,11 @@ pub struct Unit {
     pub wait_start: Time,
     /// When the slice it runs in ends (what a donation gives away).
     pub slice_end: Time,
+    /// When its time slice ends: `slice_end` is that or earlier, cut to
+    /// the end of a boost or a donation.
+    pub tslice_end: Time,
+    /// While RESUME: what was left of its time slice when it was preempted.
+    pub resume_left: Time,
     /// Running time left in its communication boost (0 = not boosted).
     pub boost_left: Time,
     /// Last peer it notified, and when.

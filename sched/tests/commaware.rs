@@ -95,6 +95,162 @@ fn a_receiver_whose_boost_runs_out_at_its_credit_priority_keeps_the_pcpu() {
 }
 
 #[test]
+fn a_unit_preempted_while_serving_gets_the_pcpu_back_before_the_hog() {
+    // Booted (hostile.sh, storm at a guest; xentrace): a server running a
+    // request is preempted by an event sink waking with credit1's boost;
+    // credit1 queues it behind the CPU hog, and the sink, demoted by the
+    // next tick, keeps the pCPU to the end of its slice: the request waits
+    // 25-30 ms. The server keeps its place instead, and gets the pCPU back
+    // when the sink's boost ends.
+    let mut h = Harness::new(GlobalParams::DEFAULT, 1);
+    let (dh, ds, dc, dk) = (h.dom(1), h.dom(2), h.dom(3), h.dom(4));
+    let sink = h.unit(dk, false);
+    h.wake(sink);
+    let hog = h.unit(dh, true);
+    let srv = h.unit(ds, false);
+    let cli = h.unit(dc, false);
+    assert_eq!(h.schedule(0).next, Some(sink));
+    h.advance(100 * US);
+    assert_eq!(h.block(0).next, Some(hog), "the sink blocks (its next wake is from block)");
+    h.advance(2 * MS);
+    h.notify(cli, srv);
+    h.wake(srv);
+    h.softirqs();
+    assert_eq!(h.core.curr(0), Some(srv), "the request's boost preempts the hog");
+    h.advance(200 * US);
+    h.tick(0);
+    h.advance(300 * US);
+    assert_eq!(h.schedule(0).next, Some(srv), "boost ran out at UNDER: it keeps the pCPU");
+    h.advance(MS);
+    h.wake(sink);
+    h.softirqs();
+    assert_eq!(h.core.curr(0), Some(sink), "credit1's wake boost preempts the UNDER server");
+    let order: Vec<_> = h.core.runq(0).collect();
+    assert_eq!(order, vec![srv, hog], "the server keeps its place ahead of the hog");
+    h.advance(MS);
+    h.take_tickles();
+    h.tick(0);
+    assert_eq!(h.take_tickles(), vec![0], "the tick ends the sink's boost: reschedule");
+    let d = h.schedule(0);
+    assert_eq!(d.next, Some(srv), "the server resumes");
+    assert_eq!(d.slice, 30 * MS - 1500 * US, "with what was left of its slice, no more");
+    let order: Vec<_> = h.core.runq(0).collect();
+    assert_eq!(order, vec![hog, sink], "the sink goes behind the hog, as credit1 would put it");
+}
+
+#[test]
+fn a_serving_unit_whose_boost_ends_as_a_higher_priority_one_waits_keeps_its_place() {
+    // Booted: the sink woke (credit1's wake boost) while the server ran on
+    // its communication boost; at the boost's end the server, at UNDER,
+    // gave way, and went behind the hog because its (boost-shortened)
+    // slice was over.
+    let mut h = Harness::new(GlobalParams::DEFAULT, 1);
+    let (dh, ds, dc, dk) = (h.dom(1), h.dom(2), h.dom(3), h.dom(4));
+    let sink = h.unit(dk, false);
+    h.wake(sink);
+    let hog = h.unit(dh, true);
+    let srv = h.unit(ds, false);
+    let cli = h.unit(dc, false);
+    assert_eq!(h.schedule(0).next, Some(sink));
+    h.advance(100 * US);
+    assert_eq!(h.block(0).next, Some(hog));
+    h.advance(2 * MS);
+    h.notify(cli, srv);
+    h.wake(srv);
+    h.softirqs();
+    assert_eq!(h.core.curr(0), Some(srv));
+    h.advance(200 * US);
+    h.tick(0);
+    h.advance(200 * US);
+    h.wake(sink);
+    h.softirqs();
+    assert_eq!(h.core.curr(0), Some(srv), "boosted: the sink's wake does not preempt it");
+    h.advance(100 * US);
+    assert_eq!(h.schedule(0).next, Some(sink), "the boost ends; the sink (BOOST) outranks it");
+    let order: Vec<_> = h.core.runq(0).collect();
+    assert_eq!(order, vec![srv, hog], "the server keeps its place ahead of the hog");
+    h.advance(MS);
+    h.tick(0);
+    h.softirqs();
+    assert_eq!(h.core.curr(0), Some(srv), "and gets the pCPU back at the sink's tick");
+}
+
+#[test]
+fn a_communication_boost_that_preempted_a_serving_unit_gives_the_pcpu_back() {
+    // Booted, the other way a sink took a server's pCPU: both at credit1's
+    // wake BOOST, the sink's communication boost preempts at equal priority;
+    // when that boost ran out, the sink kept the pCPU to the end of its
+    // slice (a boost that runs out keeps it unless something of *higher*
+    // priority waits) and the server waited a slice.
+    let mut h = Harness::new(GlobalParams::DEFAULT, 1);
+    let (dh, ds, dc, dk, da) = (h.dom(1), h.dom(2), h.dom(3), h.dom(4), h.dom(5));
+    let sink = h.unit(dk, false);
+    let srv = h.unit(ds, false);
+    h.wake(sink);
+    h.wake(srv);
+    let hog = h.unit(dh, true);
+    let cli = h.unit(dc, false);
+    let atk = h.unit(da, false);
+    // Both run and block once: their next wakes are wakes from block.
+    assert_eq!(h.schedule(0).next, Some(sink));
+    h.advance(100 * US);
+    assert_eq!(h.block(0).next, Some(srv));
+    h.advance(100 * US);
+    assert_eq!(h.block(0).next, Some(hog));
+    h.advance(2 * MS);
+    h.notify(cli, srv);
+    h.wake(srv);
+    h.softirqs();
+    assert_eq!(h.core.curr(0), Some(srv));
+    h.advance(500 * US);
+    assert_eq!(h.schedule(0).next, Some(srv), "its boost ran out: it keeps the pCPU");
+    assert_eq!(h.core.unit_pri(srv), Some(Pri::Boost), "still on credit1's wake boost");
+    h.advance(200 * US);
+    h.notify(atk, sink);
+    h.wake(sink);
+    h.softirqs();
+    assert_eq!(h.core.curr(0), Some(sink), "the sink's communication boost preempts");
+    h.advance(500 * US);
+    assert_eq!(h.schedule(0).next, Some(srv), "the sink's boost ran out: the server resumes");
+}
+
+#[test]
+fn a_domain_past_its_share_keeps_no_place_when_preempted() {
+    // The same, with the server's domain past its fair share of the period
+    // (its boost budget spent): no latency privilege, credit1's order.
+    let mut h = Harness::new(GlobalParams::DEFAULT, 1);
+    let (dh, ds, dc, dk) = (h.dom(1), h.dom(2), h.dom(3), h.dom(4));
+    let sink = h.unit(dk, false);
+    h.wake(sink);
+    let hog = h.unit(dh, true);
+    let srv = h.unit(ds, false);
+    let cli = h.unit(dc, false);
+    assert_eq!(h.schedule(0).next, Some(sink));
+    h.advance(100 * US);
+    assert_eq!(h.block(0).next, Some(hog), "the sink blocks (its next wake is from block)");
+    h.advance(2 * MS);
+    h.notify(cli, srv);
+    h.wake(srv);
+    h.softirqs();
+    assert_eq!(h.core.curr(0), Some(srv));
+    // A period starts with the hog and the server busy: the server's share
+    // is 15 ms (30 ms * 1 pCPU / 2 busy domains); it runs past it.
+    h.account();
+    h.advance(200 * US);
+    h.tick(0);
+    h.advance(300 * US);
+    assert_eq!(h.schedule(0).next, Some(srv));
+    h.advance(15 * MS);
+    h.tick(0);
+    assert!(h.core.domain_boost_budget(ds) <= 0, "budget {}", h.core.domain_boost_budget(ds));
+    h.wake(sink);
+    h.softirqs();
+    assert_eq!(h.core.curr(0), Some(sink));
+    let order: Vec<_> = h.core.runq(0).collect();
+    assert_eq!(order, vec![hog, srv], "behind the hog, as credit1 queues it");
+}
+
+#[test]
 fn boost_is_bounded_to_boost_us_of_running() {
     let (mut h, hog, r, s) = boost_setup(GlobalParams::DEFAULT);
     h.advance(200 * US);

@@ -5,7 +5,8 @@
 
 OUT.img is the output disk of a boot that ran hostile.sh with one
 (boot.sh BOOT_OUT_DISK): a tar of trace-RUN.bin (xentrace, runstate changes
-and the scheduler's class records), `xl list` and `xl info`. DIR is where
+and the scheduler's class records), trace-xl-list-RUN.txt (`xl list` at the
+window's end) and `xl info`. DIR is where
 such a tar was unpacked.
 
 For every runnable -> running change of a vCPU of the named domains that
@@ -51,8 +52,9 @@ def load(src, run):
     files = {}
     if os.path.isdir(src):
         for n in os.listdir(src):
-            with open(os.path.join(src, n), "rb") as f:
-                files[n] = f.read()
+            if os.path.isfile(os.path.join(src, n)):
+                with open(os.path.join(src, n), "rb") as f:
+                    files[n] = f.read()
     else:
         # The disk holds a tar followed by whatever the image had: tarfile
         # stops at the tar's end-of-archive blocks.
@@ -68,7 +70,8 @@ def load(src, run):
     if key not in files:
         sys.exit(f"{src}: no {key} (have: {', '.join(sorted(files))})")
     names = {}
-    for line in files.get("trace-xl-list.txt", b"").decode().splitlines()[1:]:
+    listing = files.get(f"trace-xl-list-{run}.txt", files.get("trace-xl-list.txt", b""))
+    for line in listing.decode().splitlines()[1:]:
         f = line.split()
         if len(f) >= 2 and f[1].isdigit():
             names[int(f[1])] = f[0]

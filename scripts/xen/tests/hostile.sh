@@ -227,10 +227,10 @@ cw_row() { xl sched-commaware 2>/dev/null | awk -v n="$1" -v c="$2" '$1 == n { p
 hs_destroy() { for hs_d in "$@"; do xl destroy "$hs_d" 2>/dev/null; done; }
 
 # Scheduler traces, for diagnosis only: when the boot has an output disk
-# (boot.sh BOOT_OUT_DISK, an image starting with "CW-OUT-DISK"), the pair
-# runs' windows are traced with xentrace (runstate changes and the
-# scheduler's own records: commaware's boosts, refusals and donations,
-# credit1's) and written there as a tar with `xl list` and `xl info`;
+# (boot.sh BOOT_OUT_DISK, an image starting with "CW-OUT-DISK"), every
+# window is traced with xentrace (runstate changes and the
+# scheduler's own records: commaware's boosts, refusals, donations;
+# credit1's) and written there as a tar with each window's `xl list` and `xl info`;
 # scripts/xen/trace-waits.py reads it. Without one, nothing is traced.
 TRACE_DEV=""
 for td in /dev/vd?; do
@@ -243,12 +243,12 @@ trace_start() { # RUN
     xentrace -D -S 256 -e 0x00023000 "$CW_DIR/trace-$1.bin" >"$CW_DIR/log/xentrace-$1.log" 2>&1 &
     TRACE_PID=$!
 }
-trace_stop() {
+trace_stop() { # RUN
     [ -n "$TRACE_PID" ] || return 0
     kill -INT "$TRACE_PID" 2>/dev/null
     wait "$TRACE_PID" 2>/dev/null
     TRACE_PID=""
-    xl list >"$CW_DIR/trace-xl-list.txt"
+    xl list >"$CW_DIR/trace-xl-list-$1.txt"
     xl info >"$CW_DIR/trace-xl-info.txt"
     (cd "$CW_DIR" && tar -cf - trace-*.bin trace-xl-*.txt log/xentrace-*.log) | dd of="$TRACE_DEV" bs=1M conv=fsync 2>/dev/null &&
         echo "INFO: traces written to $TRACE_DEV: $(ls -l "$CW_DIR"/trace-*.bin | awk '{ printf "%s %s; ", $NF, $5 }')"
@@ -264,7 +264,7 @@ window() {
     snap "$CW_DIR/$wn_run.s0"
     sleep $((HS_W - 1))
     snap "$CW_DIR/$wn_run.s1"
-    trace_stop
+    trace_stop "$wn_run"
     for h in "$@"; do
         eval "wn_a=\$wn_a_$h"
         hog_gaps "$h" "$wn_a" "$(hog_intervals "$h")" >"$CW_DIR/$wn_run.$h.gaps"
