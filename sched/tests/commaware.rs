@@ -94,14 +94,10 @@ fn a_receiver_whose_boost_runs_out_at_its_credit_priority_keeps_the_pcpu() {
     assert!(h.core.unit_queued(hog));
 }
 
-#[test]
-fn a_unit_preempted_while_serving_gets_the_pcpu_back_before_the_hog() {
-    // Booted (hostile.sh, storm at a guest; xentrace): a server running a
-    // request is preempted by an event sink waking with credit1's boost;
-    // credit1 queues it behind the CPU hog, and the sink, demoted by the
-    // next tick, keeps the pCPU to the end of its slice: the request waits
-    // 25-30 ms. The server keeps its place instead, and gets the pCPU back
-    // when the sink's boost ends.
+/// One pCPU: a hog runs; a client's request wakes the server, whose
+/// communication boost preempts the hog; an event sink has run and blocked
+/// once, so its next wake is a wake from block (credit1's wake boost).
+fn serving_setup() -> (Harness, UnitId, UnitId, UnitId) {
     let mut h = Harness::new(GlobalParams::DEFAULT, 1);
     let (dh, ds, dc, dk) = (h.dom(1), h.dom(2), h.dom(3), h.dom(4));
     let sink = h.unit(dk, false);
@@ -116,6 +112,18 @@ fn a_unit_preempted_while_serving_gets_the_pcpu_back_before_the_hog() {
     h.notify(cli, srv);
     h.wake(srv);
     h.softirqs();
+    (h, hog, srv, sink)
+}
+
+#[test]
+fn a_unit_preempted_while_serving_gets_the_pcpu_back_before_the_hog() {
+    // Booted (hostile.sh, storm at a guest; xentrace): a server running a
+    // request is preempted by an event sink waking with credit1's boost;
+    // credit1 queues it behind the CPU hog, and the sink, demoted by the
+    // next tick, keeps the pCPU to the end of its slice: the request waits
+    // 25-30 ms. The server keeps its place instead, and gets the pCPU back
+    // when the sink's boost ends.
+    let (mut h, hog, srv, sink) = serving_setup();
     assert_eq!(h.core.curr(0), Some(srv), "the request's boost preempts the hog");
     h.advance(200 * US);
     h.tick(0);
@@ -144,20 +152,7 @@ fn a_serving_unit_whose_boost_ends_as_a_higher_priority_one_waits_keeps_its_plac
     // its communication boost; at the boost's end the server, at UNDER,
     // gave way, and went behind the hog because its (boost-shortened)
     // slice was over.
-    let mut h = Harness::new(GlobalParams::DEFAULT, 1);
-    let (dh, ds, dc, dk) = (h.dom(1), h.dom(2), h.dom(3), h.dom(4));
-    let sink = h.unit(dk, false);
-    h.wake(sink);
-    let hog = h.unit(dh, true);
-    let srv = h.unit(ds, false);
-    let cli = h.unit(dc, false);
-    assert_eq!(h.schedule(0).next, Some(sink));
-    h.advance(100 * US);
-    assert_eq!(h.block(0).next, Some(hog));
-    h.advance(2 * MS);
-    h.notify(cli, srv);
-    h.wake(srv);
-    h.softirqs();
+    let (mut h, hog, srv, sink) = serving_setup();
     assert_eq!(h.core.curr(0), Some(srv));
     h.advance(200 * US);
     h.tick(0);
@@ -218,20 +213,7 @@ fn a_communication_boost_that_preempted_a_serving_unit_gives_the_pcpu_back() {
 fn a_domain_past_its_share_keeps_no_place_when_preempted() {
     // The same, with the server's domain past its fair share of the period
     // (its boost budget spent): no latency privilege, credit1's order.
-    let mut h = Harness::new(GlobalParams::DEFAULT, 1);
-    let (dh, ds, dc, dk) = (h.dom(1), h.dom(2), h.dom(3), h.dom(4));
-    let sink = h.unit(dk, false);
-    h.wake(sink);
-    let hog = h.unit(dh, true);
-    let srv = h.unit(ds, false);
-    let cli = h.unit(dc, false);
-    assert_eq!(h.schedule(0).next, Some(sink));
-    h.advance(100 * US);
-    assert_eq!(h.block(0).next, Some(hog), "the sink blocks (its next wake is from block)");
-    h.advance(2 * MS);
-    h.notify(cli, srv);
-    h.wake(srv);
-    h.softirqs();
+    let (mut h, hog, srv, sink) = serving_setup();
     assert_eq!(h.core.curr(0), Some(srv));
     // A period starts with the hog and the server busy: the server's share
     // is 15 ms (30 ms * 1 pCPU / 2 busy domains); it runs past it.
@@ -242,6 +224,7 @@ fn a_domain_past_its_share_keeps_no_place_when_preempted() {
     assert_eq!(h.schedule(0).next, Some(srv));
     h.advance(15 * MS);
     h.tick(0);
+    let ds = h.core.unit_domain(srv).expect("dom");
     assert!(h.core.domain_boost_budget(ds) <= 0, "budget {}", h.core.domain_boost_budget(ds));
     h.wake(sink);
     h.softirqs();
