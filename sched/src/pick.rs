@@ -272,14 +272,14 @@ impl Core {
     /// `p` leaves `cpu` still runnable. If it was serving a peer within its
     /// domain's share and a unit of higher priority (or one on a
     /// communication boost) took the pCPU before its slice ended, it is
-    /// queued at the front of its priority
-    /// (`RESUME`): credit1 puts it behind every unit of its priority, CPU
-    /// hogs included, and a woken unit that then runs on (an event sink
-    /// under a storm, demoted by a tick but holding the pCPU to the end of
-    /// its slice) makes the request wait a whole slice or more. It keeps
-    /// its place, not more: its credit priority is unchanged, what it runs
-    /// is charged as always, and resumed it runs only what was left of its
-    /// slice. Otherwise it is an ordinary unit again.
+    /// queued at the front of its priority (`RESUME`): credit1 puts it
+    /// behind every unit of its priority, CPU hogs included, and a woken
+    /// unit that then runs on (an event sink under a storm, demoted by a
+    /// tick but holding the pCPU to the end of its slice) makes the request
+    /// wait a whole slice or more. It keeps its place, not more: its credit
+    /// priority is unchanged, what it runs is charged as always, and
+    /// resumed it runs only what was left of its slice. Otherwise it is an
+    /// ordinary unit again.
     fn note_preemption(&mut self, p: UnitId, cpu: Cpu, now: Time) {
         let head = self.pcpus.get(usize::from(cpu)).and_then(runq::head).and_then(|h| self.unit(h));
         // What took the pCPU: a unit of higher priority, or a communication
