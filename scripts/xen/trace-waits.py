@@ -35,7 +35,6 @@ TRC_SCHED_RUNSTATE_CHANGE = 0x00021001
 TRC_SCHED_CLASS = 0x00022000
 SCHED_ID_SHIFT = 9
 RUNNING, RUNNABLE, BLOCKED, OFFLINE = range(4)
-STATE = {RUNNING: "running", RUNNABLE: "runnable", BLOCKED: "blocked", OFFLINE: "offline"}
 # Scheduler class records: (scheduler id, event) -> name, number of words.
 CLASS_EVT = {
     (6, 1): "cw-boost",
