@@ -79,6 +79,8 @@ for s in $STAGES; do
     else
         echo "FAIL: $s (exit $rc, ${dt}s; last lines of $log follow)"
         tail -n 40 "$log"
+        # The failing steps again, last, where a truncated CI excerpt keeps them.
+        grep -E '^(FAIL: |failed> )' "$log" | tail -n 40
         failed=$((failed + 1))
         failed_names="$failed_names $s"
     fi

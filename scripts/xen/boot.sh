@@ -165,6 +165,13 @@ if [ -n "$why" ]; then
     cp "$SERIAL" "$keep"
     log "BOOT TEST FAILED: $why ($npass passed, $nfail failed, boot ${tboot}s)"
     log "serial log kept: $keep"
+    # The failed steps, each with the lines its script printed before the
+    # FAIL (a step's log tail, "  | ..."): repeated here, beside the verdict,
+    # because CI excerpts keep the end of the output.
+    tr -d '\r' <"$SERIAL" | grep -aoE '(  \| |FAIL: ).*' |
+        awk '/^FAIL: / { for (i = 0; i < n; i++) print ctx[i]; print; n = 0; next }
+             { if (n == 12) { for (i = 1; i < 12; i++) ctx[i - 1] = ctx[i]; n = 11 } ctx[n++] = $0 }' |
+        tail -n 60 | sed 's/^/failed> /' >&2
     exit 1
 fi
 log "BOOT TEST OK: $npass passed, 0 failed (boot ${tboot}s, total $(($(date +%s) - t0))s, sched=$SCHED)"

@@ -71,6 +71,11 @@ guest_log() { echo "/var/log/xen/console/guest-$1.log"; }
 GUEST_KERNEL=/boot/vmlinux
 
 guest_cfg() {
+    # A name reused by a later test starts with an empty console log:
+    # xenconsoled appends, and a wait for a line would match the earlier
+    # guest's (commaware.sh's g1 once "pinged" with smoke.sh's g1's line,
+    # and dom0 pinged a guest still booting).
+    rm -f "$(guest_log "$1")"
     # One MAC per IP (the last octet): a test never runs two guests on one IP.
     _mac=$(printf '00:16:3e:00:00:%02x' "${2##*.}")
     cat >"$CW_DIR/$1.cfg" <<CFG
