@@ -1,10 +1,11 @@
 //! Credit accounting for commaware, `no_std`, no allocation, no floats.
 //!
 //! This crate owns the arithmetic of credit1 (`xen/common/sched/credit.c`):
-//! how running time turns into spent credit ([`credit`]), how credit is
+//! how running time turns into spent credit ([`credit`]) and how credit is
 //! handed out every time slice ([`period`]), plus what commaware adds on top:
-//! the per-domain counters a user reads ([`counters`]) and the fair-share
-//! bound that caps communication boosts ([`share`]).
+//! the per-domain counters a user reads ([`counters`]), the fair-share
+//! bound that caps communication boosts ([`share`]) and the attribution debt
+//! credit1's floor may not forgive ([`debt`]).
 //!
 //! It knows nothing about run queues or pCPUs; `commaware-sched` drives it.
 #![no_std]
@@ -13,9 +14,11 @@
 
 pub mod counters;
 pub mod credit;
+pub mod debt;
 pub mod period;
 pub mod share;
 
 pub use counters::DomCounters;
 pub use credit::{Burn, UnitCredit};
+pub use debt::Debt;
 pub use period::{DomShare, Period, UnitVerdict};

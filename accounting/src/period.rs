@@ -18,6 +18,8 @@
 //! head"); we visit domains in a fixed order. That only changes which domain
 //! gets the leftovers first when peaks or caps bind.
 
+use crate::debt::Debt;
+
 /// What the accounting period needs to know about the pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Period {
@@ -124,11 +126,13 @@ impl Period {
     }
 
     /// Credit one unit of the domain whose share is `share`, and decide its
-    /// priority. `parked` says whether the unit is parked now.
-    pub fn unit(&mut self, credit: &mut i32, share: DomShare, parked: bool) -> UnitVerdict {
-        let mut c = credit.saturating_add(share.credit_fair);
+    /// priority. `parked` says whether the unit is parked now; `debt` is
+    /// its attribution debt (see [`crate::debt`]), collected here.
+    pub fn unit(&mut self, credit: &mut i32, debt: &mut Debt, share: DomShare, parked: bool) -> UnitVerdict {
+        let mut c = debt.collect(credit.saturating_add(share.credit_fair));
         let cpt = clamp_i32(self.credits_per_tslice);
         let mut v = UnitVerdict { over: false, park: false, unpark: false, deactivate: false };
+        let mut forgiven = 0;
         if c < 0 {
             v.over = true;
             if share.capped && c < -share.credit_cap && !parked {
@@ -136,6 +140,7 @@ impl Period {
             }
             // Lower bound on credits.
             if c < -cpt {
+                forgiven = (-cpt).saturating_sub(c);
                 c = -cpt;
             }
         } else {
@@ -147,6 +152,7 @@ impl Period {
                 c /= 2;
             }
         }
+        debt.settle(forgiven, cpt);
         *credit = c;
         self.balance = self.balance.saturating_add(i64::from(c));
         v
@@ -173,6 +179,7 @@ fn clamp_i32(v: i64) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::debt::Debt;
 
     const CPT: i32 = 300;
 
@@ -213,7 +220,7 @@ mod tests {
         assert_eq!(s.credit_fair, 150);
         assert_eq!(s.credit_cap, 150);
         let mut credit = -400;
-        let v = p.unit(&mut credit, s, false);
+        let v = p.unit(&mut credit, &mut Debt::default(), s, false);
         assert!(v.over && v.park);
         assert_eq!(credit, -250);
     }
@@ -223,9 +230,26 @@ mod tests {
         let mut p = Period::begin(CPT, 1, 256, 0).unwrap();
         let s = p.domain(256, 1, 0);
         let mut credit = -1000;
-        let v = p.unit(&mut credit, s, false);
+        let v = p.unit(&mut credit, &mut Debt::default(), s, false);
         assert!(v.over && !v.park);
         assert_eq!(credit, -CPT);
+    }
+
+    #[test]
+    fn attributed_work_below_the_floor_is_collected_next_period() {
+        let mut p = Period::begin(CPT, 1, 256, 0).unwrap();
+        let s = p.domain(256, 1, 0);
+        let mut credit = -1000;
+        let mut debt = Debt { attributed: 200, owed: 0 };
+        p.unit(&mut credit, &mut debt, s, false);
+        assert_eq!((credit, debt.owed), (-CPT, 200));
+        // The next grant pays the debt first: without it the credit
+        // would be back at 0.
+        let mut p = Period::begin(CPT, 1, 256, 0).unwrap();
+        let s = p.domain(256, 1, 0);
+        let v = p.unit(&mut credit, &mut debt, s, false);
+        assert!(v.over);
+        assert_eq!((credit, debt.owed), (-200, 0));
     }
 
     #[test]
@@ -233,7 +257,7 @@ mod tests {
         let mut p = Period::begin(CPT, 1, 256, 0).unwrap();
         let s = p.domain(256, 1, 50);
         let mut credit = 10;
-        let v = p.unit(&mut credit, s, true);
+        let v = p.unit(&mut credit, &mut Debt::default(), s, true);
         assert!(v.unpark && !v.over);
     }
 
@@ -242,7 +266,7 @@ mod tests {
         let mut p = Period::begin(CPT, 1, 256, 0).unwrap();
         let s = p.domain(256, 1, 0);
         let mut credit = 200;
-        let v = p.unit(&mut credit, s, false);
+        let v = p.unit(&mut credit, &mut Debt::default(), s, false);
         assert!(v.deactivate);
         assert_eq!(credit, 250);
     }
@@ -253,7 +277,7 @@ mod tests {
         let s = p.domain(256, 1, 0);
         assert_eq!(s.credit_fair, 400);
         let mut credit = -350;
-        p.unit(&mut credit, s, false);
+        p.unit(&mut credit, &mut Debt::default(), s, false);
         assert_eq!(p.finish(), 50);
     }
 

@@ -738,7 +738,7 @@ impl Core {
                     continue;
                 };
                 let parked = unit.flags.contains(UnitFlags::PARKED);
-                let v = period.unit(&mut unit.credit.credit, share, parked);
+                let v = period.unit(&mut unit.credit.credit, &mut unit.debt, share, parked);
                 unit.pri = if v.over { Pri::Over } else { Pri::Under };
                 let u = UnitId(ui as u16);
                 if v.park {

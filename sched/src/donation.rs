@@ -183,6 +183,9 @@ pub(crate) fn settle<S: Sink>(core: &mut Core, u: UnitId, ran: Time, credits: i3
     } else if let Some(guest) = unlink(unit.on_behalf) {
         if core.params.attribution {
             transfer(core, u, guest, credits);
+            if let Some(g) = core.unit_mut(guest) {
+                g.debt.note_attributed(credits);
+            }
         }
     }
     0

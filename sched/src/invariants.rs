@@ -2,7 +2,8 @@
 //! [`Core::check`] after each event; a violation names the rule and the
 //! unit or pCPU that broke it.
 
-use commaware_accounting::credit::NS_PER_CREDIT;
+use commaware_accounting::credit::{credits_per_tslice, NS_PER_CREDIT};
+use commaware_accounting::debt::MAX_DEBT_SLICES;
 
 use crate::core::Core;
 use crate::state::{link, unlink, Link, UnitFlags, NR_QUEUES};
@@ -90,6 +91,7 @@ impl Core {
         let mut dom_units = [0u16; crate::MAX_DOMAINS];
         let mut dom_active = [0u16; crate::MAX_DOMAINS];
         let boost_len = self.params.boost_len();
+        let max_debt = credits_per_tslice(crate::params::TSLICE_MS_MAX).saturating_mul(MAX_DEBT_SLICES);
         for (ui, unit) in self.units.iter().enumerate() {
             if !unit.in_use {
                 continue;
@@ -170,6 +172,11 @@ impl Core {
             }
             if unit.boost_left < 0 || unit.boost_left > boost_len {
                 return fail("boost longer than the boost length", u, None);
+            }
+            // The slice may have shrunk since the debt was settled: bound it
+            // by the longest slice a pool may have.
+            if unit.debt.owed < 0 || unit.debt.owed > max_debt || unit.debt.attributed < 0 {
+                return fail("attribution debt negative or beyond its bound", u, None);
             }
         }
         for (di, dom) in self.doms.iter().enumerate() {

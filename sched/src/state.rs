@@ -7,6 +7,7 @@ use core::num::NonZeroU16;
 use bitflags::bitflags;
 use bytemuck::Zeroable;
 use commaware_accounting::credit::{Time, UnitCredit};
+use commaware_accounting::debt::Debt;
 use commaware_accounting::period::DomShare;
 use commaware_accounting::DomCounters;
 
@@ -107,6 +108,8 @@ pub struct Unit {
     pub next: Link,
     pub prev: Link,
     pub credit: UnitCredit,
+    /// Driver-domain work charged to it that the floor may not forgive.
+    pub debt: Debt,
     pub affinity: CpuSet,
     /// When its current run started (the credit1 `start_time`).
     pub run_start: Time,
