@@ -531,6 +531,7 @@ impl Core {
         if !migrating && unit.pri == Pri::Under && !unit.flags.contains(UnitFlags::PARKED) {
             unit.pri = Pri::Boost;
         }
+        unit.flags.set(UnitFlags::WOKEN, !migrating);
         if unit.flags.contains(UnitFlags::BOOST_PENDING) {
             unit.flags.remove(UnitFlags::BOOST_PENDING);
             self.grant_boost(u, sink);

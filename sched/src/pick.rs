@@ -165,11 +165,18 @@ impl Core {
         let Some(unit) = self.unit_mut(n) else { return Decision::IDLE };
         let resumed = unit.flags.contains(UnitFlags::RESUME);
         unit.flags.remove(UnitFlags::RESUME);
+        let woken = unit.flags.contains(UnitFlags::WOKEN);
+        unit.flags.remove(UnitFlags::WOKEN);
         if Some(n) != prev_unit {
             unit.stint_start = now;
-            let serving = resumed || unit.boost_left > 0 || unit.donor.is_some();
+            // A unit that just woke from block is answering something too
+            // (a paced client's timer, a request): preempted mid-way it
+            // would wait a whole slice behind the CPU hogs.
+            let serving = resumed || unit.boost_left > 0 || unit.donor.is_some() || (woken && self.params.boost);
+            let Some(unit) = self.unit_mut(n) else { return Decision::IDLE };
             unit.flags.set(UnitFlags::SERVING, serving);
         }
+        let Some(unit) = self.unit_mut(n) else { return Decision::IDLE };
         let waited = now.saturating_sub(unit.wait_start).max(0);
         unit.run_start = now;
         let boosted = unit.boost_left > 0;

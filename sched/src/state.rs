@@ -70,12 +70,16 @@ bitflags! {
         /// does not use goes back to its domain's budget.
         const BOOST_FRESH = 1 << 10;
         /// Its current stint started on a communication boost or a
-        /// donation (or resumed one): it is doing work a peer waits for.
+        /// donation, or right after a wake from block (with the boost
+        /// feature on), or resumed one: it is doing work someone waits for.
         const SERVING = 1 << 11;
         /// Preempted while serving, before its slice ended: queued at the
         /// front of its priority, and the preemptor gives the pCPU back
         /// when the priority it preempted with ends (see `pick`).
         const RESUME = 1 << 12;
+        /// Woke from block and has not run since: its next stint answers
+        /// whatever woke it (an event, a timer, I/O).
+        const WOKEN = 1 << 13;
     }
 }
 
