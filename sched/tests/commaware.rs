@@ -115,6 +115,21 @@ fn serving_setup() -> (Harness, UnitId, UnitId, UnitId) {
     (h, hog, srv, sink)
 }
 
+/// `u` was just preempted on pCPU 0 by a unit on credit1's wake boost:
+/// it waits ahead of `hog`, and the tick that ends that boost gives it the
+/// pCPU back. Returns that decision.
+fn keeps_its_place_and_resumes(h: &mut Harness, u: UnitId, hog: UnitId) -> commaware_sched::Decision {
+    let order: Vec<_> = h.core.runq(0).collect();
+    assert_eq!(order, vec![u, hog], "it keeps its place ahead of the hog");
+    h.advance(MS);
+    h.take_tickles();
+    h.tick(0);
+    assert_eq!(h.take_tickles(), vec![0], "the tick ends the preemptor's boost: reschedule");
+    let d = h.schedule(0);
+    assert_eq!(d.next, Some(u), "it resumes");
+    d
+}
+
 #[test]
 fn a_unit_preempted_while_serving_gets_the_pcpu_back_before_the_hog() {
     // Booted (hostile.sh, storm at a guest; xentrace): a server running a
@@ -133,14 +148,7 @@ fn a_unit_preempted_while_serving_gets_the_pcpu_back_before_the_hog() {
     h.wake(sink);
     h.softirqs();
     assert_eq!(h.core.curr(0), Some(sink), "credit1's wake boost preempts the UNDER server");
-    let order: Vec<_> = h.core.runq(0).collect();
-    assert_eq!(order, vec![srv, hog], "the server keeps its place ahead of the hog");
-    h.advance(MS);
-    h.take_tickles();
-    h.tick(0);
-    assert_eq!(h.take_tickles(), vec![0], "the tick ends the sink's boost: reschedule");
-    let d = h.schedule(0);
-    assert_eq!(d.next, Some(srv), "the server resumes");
+    let d = keeps_its_place_and_resumes(&mut h, srv, hog);
     assert_eq!(d.slice, 30 * MS - 1500 * US, "with what was left of its slice, no more");
     let order: Vec<_> = h.core.runq(0).collect();
     assert_eq!(order, vec![hog, sink], "the sink goes behind the hog, as credit1 would put it");
@@ -170,6 +178,16 @@ fn a_serving_unit_whose_boost_ends_as_a_higher_priority_one_waits_keeps_its_plac
     assert_eq!(h.core.curr(0), Some(srv), "and gets the pCPU back at the sink's tick");
 }
 
+/// `a` and `b` (woken, in that order, ahead of `hog`) run and block once,
+/// so that their next wakes are wakes from block; then `hog` runs.
+fn run_and_block_once(h: &mut Harness, a: UnitId, b: UnitId, hog: UnitId) {
+    assert_eq!(h.schedule(0).next, Some(a));
+    h.advance(100 * US);
+    assert_eq!(h.block(0).next, Some(b));
+    h.advance(100 * US);
+    assert_eq!(h.block(0).next, Some(hog));
+}
+
 #[test]
 fn a_communication_boost_that_preempted_a_serving_unit_gives_the_pcpu_back() {
     // Booted, the other way a sink took a server's pCPU: both at credit1's
@@ -186,12 +204,7 @@ fn a_communication_boost_that_preempted_a_serving_unit_gives_the_pcpu_back() {
     let hog = h.unit(dh, true);
     let cli = h.unit(dc, false);
     let atk = h.unit(da, false);
-    // Both run and block once: their next wakes are wakes from block.
-    assert_eq!(h.schedule(0).next, Some(sink));
-    h.advance(100 * US);
-    assert_eq!(h.block(0).next, Some(srv));
-    h.advance(100 * US);
-    assert_eq!(h.block(0).next, Some(hog));
+    run_and_block_once(&mut h, sink, srv, hog);
     h.advance(2 * MS);
     h.notify(cli, srv);
     h.wake(srv);
@@ -221,11 +234,7 @@ fn timer_woken_preempted(params: GlobalParams) -> (Harness, UnitId, UnitId, Unit
     h.wake(sink);
     h.wake(cli);
     let hog = h.unit(dh, true);
-    assert_eq!(h.schedule(0).next, Some(sink));
-    h.advance(100 * US);
-    assert_eq!(h.block(0).next, Some(cli));
-    h.advance(100 * US);
-    assert_eq!(h.block(0).next, Some(hog));
+    run_and_block_once(&mut h, sink, cli, hog);
     h.advance(2 * MS);
     h.wake(cli);
     h.softirqs();
@@ -247,13 +256,7 @@ fn a_unit_woken_by_a_timer_and_preempted_mid_stint_keeps_its_place() {
     // communication boost), preempted by the sink and queued behind a hog
     // for a whole slice (117 of 121 such waits).
     let (mut h, hog, cli, _sink) = timer_woken_preempted(GlobalParams::DEFAULT);
-    let order: Vec<_> = h.core.runq(0).collect();
-    assert_eq!(order, vec![cli, hog], "the client keeps its place ahead of the hog");
-    h.advance(MS);
-    h.take_tickles();
-    h.tick(0);
-    assert_eq!(h.take_tickles(), vec![0], "the sink's boost ends: reschedule");
-    assert_eq!(h.schedule(0).next, Some(cli), "the client resumes");
+    keeps_its_place_and_resumes(&mut h, cli, hog);
 }
 
 #[test]
