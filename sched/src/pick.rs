@@ -12,12 +12,13 @@
 //!    **a boost that ran out** while its unit still runs keeps the pCPU to
 //!    the end of the slice unless a unit of higher priority waits here
 //!    (what credit1 would have done had there been no boost), or a unit
-//!    it preempted while that one served a peer waits here (`RESUME`);
+//!    it preempted while that one was serving waits here (`RESUME`);
 //! 3. a unit that **blocked** after notifying a peer donates the rest of its
 //!    slice to it ([`crate::donation`]): the peer runs next, here;
 //! 4. otherwise the head of the local run queue, if it is BOOST or UNDER
-//!    (a unit preempted while serving a peer is queued at the front of its
-//!    priority: `note_preemption`);
+//!    (a unit preempted while serving — on a boost or a donation, or just
+//!    woken from block — is queued at the front of its priority:
+//!    `note_preemption`);
 //!    if it is OVER (or there is none), first try to **steal** a unit of
 //!    strictly higher priority from a busy peer (not one whose context is
 //!    still live, not one that ran there within `migration_delay_us`, only
@@ -162,21 +163,19 @@ impl Core {
             return Decision { next: None, slice: -1, migrated: false };
         };
         let tslice = self.params.tslice();
+        let boost_on = self.params.boost;
         let Some(unit) = self.unit_mut(n) else { return Decision::IDLE };
         let resumed = unit.flags.contains(UnitFlags::RESUME);
-        unit.flags.remove(UnitFlags::RESUME);
         let woken = unit.flags.contains(UnitFlags::WOKEN);
-        unit.flags.remove(UnitFlags::WOKEN);
+        unit.flags.remove(UnitFlags::RESUME | UnitFlags::WOKEN);
         if Some(n) != prev_unit {
             unit.stint_start = now;
             // A unit that just woke from block is answering something too
             // (a paced client's timer, a request): preempted mid-way it
             // would wait a whole slice behind the CPU hogs.
-            let serving = resumed || unit.boost_left > 0 || unit.donor.is_some() || (woken && self.params.boost);
-            let Some(unit) = self.unit_mut(n) else { return Decision::IDLE };
+            let serving = resumed || unit.boost_left > 0 || unit.donor.is_some() || (woken && boost_on);
             unit.flags.set(UnitFlags::SERVING, serving);
         }
-        let Some(unit) = self.unit_mut(n) else { return Decision::IDLE };
         let waited = now.saturating_sub(unit.wait_start).max(0);
         unit.run_start = now;
         let boosted = unit.boost_left > 0;
@@ -276,9 +275,10 @@ impl Core {
         Some(Decision { next: Some(p), slice, migrated: false })
     }
 
-    /// `p` leaves `cpu` still runnable. If it was serving a peer within its
-    /// domain's share and a unit of higher priority (or one on a
-    /// communication boost) took the pCPU before its slice ended, it is
+    /// `p` leaves `cpu` still runnable. If it was serving (its stint began
+    /// on a boost, a donation or a wake from block) within its domain's
+    /// share, and a unit of higher priority (or one on a communication
+    /// boost) took the pCPU before its slice ended, it is
     /// queued at the front of its priority (`RESUME`): credit1 puts it
     /// behind every unit of its priority, CPU hogs included, and a woken
     /// unit that then runs on (an event sink under a storm, demoted by a
