@@ -11,7 +11,7 @@
 //!   lower queue (and keeps its own priority);
 //! - a communication-boosted unit goes to the *front* of the BOOST queue:
 //!   its run is short and someone is waiting on it;
-//! - so does a unit preempted while serving a peer (`RESUME`, see `pick`),
+//! - so does a unit preempted while serving (`RESUME`, see `pick`),
 //!   at the front of its own priority (behind the head if that is
 //!   communication-boosted: it is what preempted it, and runs next):
 //!   preemption does not cost it its place.
