@@ -780,7 +780,12 @@ impl Core {
         let runnable = unit.flags.contains(UnitFlags::RUNNABLE);
         let cpu = unit.cpu;
         if runnable && self.curr(cpu) != Some(u) {
-            // No wake boost: it is unpausing, not waking from block.
+            // No wake boost: it is unpausing, not waking from block. Its
+            // wait starts now: time held back by its cap is not starvation
+            // (`aging`), nor a wait for a pCPU.
+            if let Some(x) = self.unit_mut(u) {
+                x.wait_start = now;
+            }
             self.enqueue(u);
             self.tickle(u, now, sink);
         }

@@ -10,6 +10,8 @@
 //! - [`runq`]: per-pCPU run queues ordered BOOST > UNDER > OVER, FIFO within
 //!   a priority, yield behind one lower-priority unit;
 //! - [`pick`]: `do_schedule`: ratelimit, pick-next, stealing from peers;
+//! - [`aging`]: the starvation guard: a unit within its share that has
+//!   waited four slices runs next;
 //! - [`tickle`]: which pCPU to interrupt when a unit becomes runnable, and
 //!   where a unit should run (`pick_resource`);
 //! - [`boost`]: the communication boost and its fair-share budget;
@@ -31,6 +33,7 @@
 #[cfg(test)]
 extern crate std;
 
+pub mod aging;
 pub mod boost;
 pub mod core;
 pub mod cpuset;

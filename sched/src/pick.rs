@@ -26,6 +26,11 @@
 //! 5. the slice is the time slice, shortened to the end of a communication
 //!    boost or a donation so that either ends on time.
 //!
+//! Steps 2 to 4 stand aside for a unit within its share (UNDER or BOOST)
+//! that has waited `AGE_SLICES` slices on this pCPU's queue: no hold, no
+//! donation; it is picked, and keeps the pCPU for a tick
+//! ([`crate::aging`]).
+//!
 //! Simplification against credit1: stealing looks at hard affinity only
 //! (credit1 makes a soft-affinity pass first), and at all peers in one
 //! round robin (credit1 walks NUMA node by node).
@@ -71,6 +76,8 @@ impl Core {
     pub fn do_schedule<S: Sink>(&mut self, cpu: Cpu, now: Time, prev: PrevState, tasklet: bool, sink: &mut S) -> Decision {
         let Some(pc) = self.pcpu(cpu) else { return Decision::IDLE };
         let prev_unit = unlink(pc.curr);
+        // A unit starving here runs next, before any privilege (`aging`).
+        let aged = if tasklet { None } else { self.aged(cpu, now) };
 
         if let Some(p) = prev_unit {
             self.burn(p, now, sink);
@@ -81,11 +88,16 @@ impl Core {
                 // A boost ends when the unit stops running.
                 self.cut_boost(p, 0);
             }
-            if let Some(d) = self.ratelimited(p, cpu, now, prev, tasklet) {
+            if let Some(d) = self.aged_holds(p, now, prev, tasklet) {
                 return d;
             }
-            if let Some(d) = self.boost_ran_out(p, cpu, now, prev, tasklet) {
-                return d;
+            if aged.is_none() {
+                if let Some(d) = self.ratelimited(p, cpu, now, prev, tasklet) {
+                    return d;
+                }
+                if let Some(d) = self.boost_ran_out(p, cpu, now, prev, tasklet) {
+                    return d;
+                }
             }
         }
 
@@ -95,7 +107,8 @@ impl Core {
                 PrevState::Blocked => {
                     // Tasklet work runs the idle vCPU here: nobody could use
                     // a donation now.
-                    let donation = if tasklet { None } else { self.donation_target(p, cpu, now) };
+                    // Nor a unit starving here.
+                    let donation = if tasklet || aged.is_some() { None } else { self.donation_target(p, cpu, now) };
                     if let Some(d) = donation {
                         self.start_donation(p, &d, sink);
                         chosen = Some(d.target);
@@ -127,6 +140,8 @@ impl Core {
         let mut migrated = false;
         let next = if tasklet {
             None
+        } else if let Some(a) = aged {
+            Some(a)
         } else if let Some(t) = chosen {
             self.dequeue(t);
             if let Some(u) = self.unit_mut(t) {
@@ -169,6 +184,7 @@ impl Core {
         let woken = unit.flags.contains(UnitFlags::WOKEN);
         unit.flags.remove(UnitFlags::RESUME | UnitFlags::WOKEN);
         if Some(n) != prev_unit {
+            unit.flags.set(UnitFlags::AGED, aged == Some(n));
             unit.stint_start = now;
             // A unit that just woke from block is answering something too
             // (a paced client's timer, a request): preempted mid-way it

@@ -80,6 +80,9 @@ bitflags! {
         /// Woke from block and has not run since: its next stint answers
         /// whatever woke it (an event, a timer, I/O).
         const WOKEN = 1 << 13;
+        /// Picked by the starvation guard (`aging`): keeps the pCPU for a
+        /// tick.
+        const AGED = 1 << 14;
     }
 }
 

@@ -802,3 +802,73 @@ fn a_boost_cut_short_gives_the_rest_back_to_the_budget() {
     h.block(0);
     assert_eq!(h.core.domain_boost_budget(dr), budget - 100 * US, "the unused 400 us come back");
 }
+
+/// One pCPU, `hog` beside a ring of `ring.len()` units (one domain each)
+/// that pass a token: the holder works `work`, notifies the next and blocks
+/// at once (hostile.sh's donation-abuse rings). Runs `dur` and returns the
+/// hog's longest time runnable but not running.
+fn hog_gap_beside_a_ring(params: GlobalParams, members: u16, work: i64, dur: i64) -> i64 {
+    let mut h = Harness::new(params, 1);
+    let dh = h.dom(1);
+    let hog = h.unit(dh, true);
+    let ring: Vec<UnitId> = (0..members)
+        .map(|i| {
+            let d = h.dom(10 + i);
+            h.unit(d, i == 0)
+        })
+        .collect();
+    let (mut last_ran, mut worst, mut held) = (h.now, 0, 0);
+    let end = h.now + dur;
+    while h.now < end {
+        h.run_for(work / 2);
+        let cur = h.core.curr(0);
+        if cur == Some(hog) {
+            last_ran = h.now;
+            continue;
+        }
+        worst = worst.max(h.now - last_ran);
+        if std::env::var("DBG").is_ok() && (h.now - last_ran) > 150 * MS {
+            eprintln!("t={} hog {:?} ring {:?}", h.now / MS, h.core.unit_info(hog), ring.iter().map(|r| h.core.unit_info(*r).map(|i| (i.pri, i.credit, i.flags))).collect::<Vec<_>>());
+        }
+        let Some(i) = cur.and_then(|c| ring.iter().position(|r| *r == c)) else { continue };
+        // The holder has worked `work` (two steps): pass the token on.
+        held += 1;
+        if held < 2 {
+            continue;
+        }
+        held = 0;
+        let next = ring[(i + 1) % ring.len()];
+        h.notify(ring[i], next);
+        h.wake(next);
+        h.block(0);
+    }
+    worst
+}
+
+/// The rings of `hog_gap_beside_a_ring` whose members never block across a
+/// tick: credit1 never finds them running at an accounting tick, so they
+/// never go OVER (its active list) and wake at BOOST every time.
+const STARVING_RINGS: [(u16, i64); 6] = [(2, 100 * US), (2, 1000 * US), (4, 100 * US), (4, 1000 * US), (5, 100 * US), (5, 400 * US)];
+
+#[test]
+fn credit1_lets_a_notify_and_block_ring_starve_a_hog() {
+    for (members, work) in STARVING_RINGS {
+        let worst = hog_gap_beside_a_ring(GlobalParams::CREDIT1, members, work, 1500 * MS);
+        assert!(worst > 1200 * MS, "ring of {members}, {} us a turn: the hog waited only {} us", work / US, worst / US);
+    }
+}
+
+#[test]
+fn a_hog_beside_a_notify_and_block_ring_waits_at_most_five_slices() {
+    // Booted (hostile.sh's ring run), a hog waited 200-650 ms beside rings
+    // that spend their shares in privileged stretches (donation, boosts,
+    // keeping their place when preempted); with these rings credit1 never
+    // runs it at all. The starvation guard (`aging`) runs a hog within its
+    // share after four slices of waiting, for a whole slice: at worst four
+    // slices plus the one running when it aged (plus the test's sampling
+    // step, half a turn).
+    for (members, work) in STARVING_RINGS {
+        let worst = hog_gap_beside_a_ring(GlobalParams::DEFAULT, members, work, 1500 * MS);
+        assert!(worst <= 150 * MS + work / 2, "ring of {members}, {} us a turn: the hog waited {} us", work / US, worst / US);
+    }
+}

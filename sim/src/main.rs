@@ -150,10 +150,11 @@ fn main() -> ExitCode {
     }
     if o.cmd == "validate" {
         println!(
-            "{}: ok ({} domains, {} pairs)",
+            "{}: ok ({} domains, {} pairs, {} rings)",
             o.file,
             sc.domains.len(),
-            sc.pairs.len()
+            sc.pairs.len(),
+            sc.rings.len()
         );
         return ExitCode::SUCCESS;
     }

@@ -1,5 +1,6 @@
 //! What a run measured, in the form users read: per pair latency and
-//! throughput, per domain CPU share against its entitlement, the core's
+//! throughput, per ring round trips, per hog the longest time it waited
+//! runnable, per domain CPU share against its entitlement, the core's
 //! boost and donation counters, and the engine's own speed.
 //!
 //! **Entitlement** is the weighted max-min fair share of the pool
@@ -86,6 +87,28 @@ pub struct PeriodicResult {
 }
 
 #[derive(Clone, Debug, Serialize)]
+pub struct RingResult {
+    pub name: String,
+    pub members: Vec<String>,
+    pub work_us: f64,
+    /// Times the token came back to the lead after the warm-up.
+    pub round_trips: usize,
+    pub round_trips_per_s: f64,
+    /// From one arrival of the token at the lead to the next.
+    pub round_trip: Dist,
+}
+
+/// hostile.sh's starvation record for one hog domain (`cw-workload hog`'s
+/// gap_max_ms and gaps_over_100ms): a gap is a time one of its vCPUs was
+/// runnable but not running.
+#[derive(Clone, Debug, Serialize)]
+pub struct HogGapResult {
+    pub domain: String,
+    pub gap_max_ms: f64,
+    pub gaps_over_100ms: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
 pub struct DomResult {
     pub name: String,
     pub workload: String,
@@ -122,6 +145,8 @@ pub struct RunResult {
     pub idle_pct: f64,
     pub pairs: Vec<PairResult>,
     pub periodic: Vec<PeriodicResult>,
+    pub rings: Vec<RingResult>,
+    pub hog_gaps: Vec<HogGapResult>,
     pub domains: Vec<DomResult>,
     pub stats: EngineStats,
     /// Scheduling events per second of host CPU time.
@@ -218,6 +243,8 @@ pub fn summarize(sc: &Scenario, o: &Outcome) -> RunResult {
                             "client".into()
                         } else if sc.pairs.iter().any(|p| p.server == i) {
                             "server".into()
+                        } else if sc.rings.iter().any(|r| r.members.contains(&i)) {
+                            "ring".into()
                         } else {
                             "idle".into()
                         }
@@ -267,6 +294,38 @@ pub fn summarize(sc: &Scenario, o: &Outcome) -> RunResult {
             delivered_latency: Dist::of(&l.delivered),
         })
         .collect();
+    let rings = sc
+        .rings
+        .iter()
+        .zip(o.rings.iter())
+        .map(|(r, l)| RingResult {
+            name: r.name.clone(),
+            members: r
+                .members
+                .iter()
+                .map(|m| {
+                    sc.domains
+                        .get(*m)
+                        .map_or_else(String::new, |d| d.name.clone())
+                })
+                .collect(),
+            work_us: r.work as f64 / 1e3,
+            round_trips: l.round_trips.len(),
+            round_trips_per_s: l.round_trips.len() as f64 / (secs - sc.warmup as f64 / 1e9),
+            round_trip: Dist::of(&l.round_trips),
+        })
+        .collect();
+    let hog_gaps = sc
+        .domains
+        .iter()
+        .zip(o.gaps.iter())
+        .filter(|(d, _)| d.workload == Workload::Hog)
+        .map(|(d, g)| HogGapResult {
+            domain: d.name.clone(),
+            gap_max_ms: ms(g.max),
+            gaps_over_100ms: g.over_100ms,
+        })
+        .collect();
     let p = o.params;
     let wall = o.stats.cpu_s.max(1e-9);
     RunResult {
@@ -277,6 +336,8 @@ pub fn summarize(sc: &Scenario, o: &Outcome) -> RunResult {
         idle_pct: 100.0 * o.idle as f64 / pool,
         pairs,
         periodic,
+        rings,
+        hog_gaps,
         domains,
         stats: o.stats.clone(),
         events_per_s: o.stats.events as f64 / wall,
@@ -298,6 +359,9 @@ const PERIODIC_ROWS: [PeriodicRow; 6] = [
 
 /// A labelled column of a pair's results.
 type Row = (&'static str, fn(&PairResult) -> f64);
+
+/// A labelled row of a ring's results.
+type RingRow = (&'static str, fn(&RingResult) -> f64);
 
 fn ratio(a: f64, b: f64) -> String {
     if b > 0.0 && a / b < 0.95 {
@@ -422,6 +486,71 @@ pub fn text(sc: &Scenario, runs: &[RunResult], stats: bool) -> String {
                 }
                 let _ = writeln!(s);
             }
+        }
+    }
+    for (ri, g) in sc.rings.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "\nring {} ({} members, {:.0} us per turn)\n{hdr}",
+            g.name,
+            g.members.len(),
+            g.work as f64 / 1e3
+        );
+        let rows: [RingRow; 4] = [
+            ("round trips/s", |x| x.round_trips_per_s),
+            ("round trip p50", |x| x.round_trip.p50_us),
+            ("round trip p99", |x| x.round_trip.p99_us),
+            ("round trip max", |x| x.round_trip.max_us),
+        ];
+        for (i, (label, f)) in rows.into_iter().enumerate() {
+            let _ = write!(s, "  {label:<26}");
+            let vals: Vec<f64> = runs.iter().filter_map(|r| r.rings.get(ri)).map(f).collect();
+            for v in &vals {
+                let cell = if i == 0 { format!("{v:.0}") } else { us(*v) };
+                let _ = write!(s, "{cell:>14}");
+            }
+            if two {
+                // Rounds: more is better; times: less is.
+                let (a, b) = (
+                    vals.first().copied().unwrap_or(0.0),
+                    vals.get(1).copied().unwrap_or(0.0),
+                );
+                let r = if i == 0 { ratio(b, a) } else { ratio(a, b) };
+                let _ = write!(s, "{r:>10}");
+            }
+            let _ = writeln!(s);
+        }
+    }
+    if runs.first().is_some_and(|r| !r.hog_gaps.is_empty()) {
+        let _ = writeln!(
+            s,
+            "\nhogs: longest time a vCPU was runnable but not running, and gaps over 100 ms\n{hdr}"
+        );
+        let first = runs.first().map(|r| r.hog_gaps.clone()).unwrap_or_default();
+        for (i, h) in first.iter().enumerate() {
+            let _ = write!(s, "  {:<26}", format!("{} max gap", h.domain));
+            let vals: Vec<f64> = runs
+                .iter()
+                .filter_map(|r| r.hog_gaps.get(i))
+                .map(|x| x.gap_max_ms)
+                .collect();
+            for v in &vals {
+                let _ = write!(s, "{:>14}", format!("{v:.1} ms"));
+            }
+            if two {
+                let r = ratio(
+                    vals.first().copied().unwrap_or(0.0),
+                    vals.get(1).copied().unwrap_or(0.0),
+                );
+                let _ = write!(s, "{r:>10}");
+            }
+            let _ = writeln!(s);
+            let _ = write!(s, "  {:<26}", format!("{} gaps > 100 ms", h.domain));
+            for r in runs {
+                let n = r.hog_gaps.get(i).map_or(0, |x| x.gaps_over_100ms);
+                let _ = write!(s, "{n:>14}");
+            }
+            let _ = writeln!(s);
         }
     }
     for r in runs {

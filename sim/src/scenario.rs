@@ -34,6 +34,10 @@
 //! client_work_us = 100
 //! server_work_us = 200
 //! think_us = 0            # client's sleep after each reply (0 = closed loop)
+//!
+//! [[ring]]                 # hostile.sh's evring: one token passed round
+//! members = ["a1", "a2"]   # 2 or more domains with no workload, in ring order
+//! work_us = 300            # each member's CPU per turn (default 300)
 //! ```
 //!
 //! Every error names the line it is about. Unknown keys are refused.
@@ -68,6 +72,7 @@ pub struct Scenario {
     pub params: GlobalParams,
     pub domains: Vec<DomainSpec>,
     pub pairs: Vec<PairSpec>,
+    pub rings: Vec<RingSpec>,
 }
 
 #[derive(Clone, Debug)]
@@ -125,6 +130,18 @@ pub struct PairSpec {
     /// The client sleeps this long after each reply before its next
     /// request (`cw-workload client --think-us`); 0 = closed loop.
     pub think: Time,
+}
+
+/// `cw-workload evring` (hostile.sh's donation abuse): one token goes round
+/// the members in order; a member woken by it works `work`, notifies the
+/// next member (an interdomain event, as a direct pair's message) and
+/// blocks at once, the notify-then-block that credit donation rewards.
+/// vCPU 0 of each member takes part.
+#[derive(Clone, Debug)]
+pub struct RingSpec {
+    pub name: String,
+    pub members: Vec<usize>,
+    pub work: Time,
 }
 
 impl Scenario {
@@ -208,6 +225,8 @@ struct RawScenario {
     domain: Vec<Spanned<RawDomain>>,
     #[serde(default)]
     pair: Vec<Spanned<RawPair>>,
+    #[serde(default)]
+    ring: Vec<Spanned<RawRing>>,
 }
 
 #[derive(Deserialize)]
@@ -260,6 +279,14 @@ struct RawPair {
     client_work_us: Option<Spanned<i64>>,
     server_work_us: Option<Spanned<i64>>,
     think_us: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRing {
+    name: Option<String>,
+    members: Spanned<Vec<Spanned<String>>>,
+    work_us: Option<Spanned<i64>>,
 }
 
 // ---- parsing and validation ---------------------------------------------
@@ -655,6 +682,76 @@ fn build(raw: RawScenario, lines: &Lines) -> Result<Scenario, ScenarioError> {
         });
     }
 
+    // Rings: a member runs nothing of its own and serves no pair or other
+    // ring, so that every turn ends in a notify-then-block (work of its own
+    // queued behind the token would keep it runnable past the notify).
+    // Events others send it (a storm) may come on top, as they would.
+    let mut rings = Vec::new();
+    let mut ring_of: HashMap<usize, usize> = HashMap::new();
+    for (i, r) in raw.ring.iter().enumerate() {
+        let r = r.get_ref();
+        let list = r.members.get_ref();
+        if list.len() < 2 {
+            return Err(lines.err(
+                Some(r.members.span()),
+                format!("a ring needs at least 2 members, {} given", list.len()),
+            ));
+        }
+        let mut members = Vec::new();
+        for n in list {
+            let idx = lookup(n, "ring member")?;
+            let dom = domains
+                .get(idx)
+                .ok_or_else(|| lines.err(Some(n.span()), "internal: bad index"))?;
+            if dom.workload != Workload::None || dom.params.driver {
+                return Err(lines.err(
+                    Some(n.span()),
+                    format!(
+                        "domain {:?} runs a workload or is a driver; ring members must have none",
+                        dom.name
+                    ),
+                ));
+            }
+            if let Some(p) = endpoint.get(&idx) {
+                return Err(lines.err(
+                    Some(n.span()),
+                    format!(
+                        "domain {:?} is an endpoint of pair {}; a ring member can be nothing else",
+                        dom.name,
+                        p + 1
+                    ),
+                ));
+            }
+            if let Some(prev) = ring_of.insert(idx, i) {
+                let msg = if prev == i {
+                    format!("domain {:?} appears twice in this ring", dom.name)
+                } else {
+                    format!(
+                        "domain {:?} is already a member of ring {}; one ring per domain",
+                        dom.name,
+                        prev + 1
+                    )
+                };
+                return Err(lines.err(Some(n.span()), msg));
+            }
+            members.push(idx);
+        }
+        // hostile.sh runs evring with no --work-us: a turn is then the
+        // guest kernel's wake-up and event send, ~0.3-1 ms under QEMU TCG.
+        let work = opt_int(lines, &r.work_us, "work_us", 1, US_MAX, 300)? * NS_PER_US;
+        let name = r.name.clone().unwrap_or_else(|| {
+            list.iter()
+                .map(|n| n.get_ref().as_str())
+                .collect::<Vec<_>>()
+                .join(" -> ")
+        });
+        rings.push(RingSpec {
+            name,
+            members,
+            work,
+        });
+    }
+
     Ok(Scenario {
         name: raw.name.unwrap_or_else(|| "scenario".to_string()),
         description: raw.description.unwrap_or_default(),
@@ -668,6 +765,7 @@ fn build(raw: RawScenario, lines: &Lines) -> Result<Scenario, ScenarioError> {
         params,
         domains,
         pairs,
+        rings,
     })
 }
 

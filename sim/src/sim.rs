@@ -18,7 +18,8 @@
 //!   [`Core::notify`] (Xen's hook in `evtchn_send`), then [`Core::wake`] if
 //!   the receiver is blocked (`vcpu_kick` wakes only blocked vCPUs);
 //!   empty notifications coalesce on a pending channel like Xen's pending
-//!   bit; messages (requests, replies, packets) each carry their own work.
+//!   bit; messages (requests, replies, packets) each carry their own work
+//!   (a ring's token too).
 //!
 //! The guest model: each vCPU works through a FIFO of jobs (a CPU demand in
 //! ns and what to do when it is done), consuming CPU only while the core
@@ -28,7 +29,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::time::Instant;
 
-use commaware_accounting::credit::{tick_period, Time};
+use commaware_accounting::credit::{tick_period, Time, NS_PER_MS};
 use commaware_sched::{Core, Cpu, Decision, DomId, GlobalParams, PrevState, Sink, Trace, UnitId};
 
 use crate::rng::Rng;
@@ -219,6 +220,12 @@ enum JobKind {
         fired_at: Time,
     },
     StormSend,
+    /// Ring `ring`'s member number `member` holds the token: when this
+    /// work is done it passes it to the next member and blocks.
+    RingTurn {
+        ring: u32,
+        member: u32,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -242,6 +249,8 @@ struct VCpu {
     queue: VecDeque<Job>,
     /// Storm: next target index.
     rr: usize,
+    /// When it last became runnable, while it is runnable but not running.
+    runnable_since: Option<Time>,
 }
 
 struct PCpu {
@@ -269,6 +278,26 @@ pub struct PeriodicLog {
     pub latencies: Vec<Time>,
     /// Timer expiry to the peer having handled the notification.
     pub delivered: Vec<Time>,
+}
+
+/// Per ring: how long each round of the token took (at the lead, from one
+/// arrival to the next), for rounds completed after the warm-up.
+#[derive(Clone, Debug, Default)]
+pub struct RingLog {
+    pub round_trips: Vec<Time>,
+    /// The token's last arrival at the lead (the run starts with it there).
+    last_at: Time,
+}
+
+/// Per domain: the times its vCPUs were runnable but not running (a hog's
+/// starvation, what `cw-workload hog` records as gaps in hostile.sh). Only
+/// gaps that end after the warm-up count; one still open when the run
+/// ends counts up to the end.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GapLog {
+    /// The longest, over the domain's vCPUs.
+    pub max: Time,
+    pub over_100ms: u64,
 }
 
 /// Counters of the engine itself.
@@ -300,6 +329,9 @@ pub struct Outcome {
     pub idle: Time,
     pub pairs: Vec<PairLog>,
     pub periodic: Vec<PeriodicLog>,
+    pub rings: Vec<RingLog>,
+    /// Per domain.
+    pub gaps: Vec<GapLog>,
     pub counters: Vec<commaware_sched::DomCounters>,
     pub core_ledger: (Time, i64),
     pub stats: EngineStats,
@@ -329,8 +361,12 @@ pub struct Sim<'a> {
     storm_chans: Vec<Vec<u32>>,
     /// Per channel: (receiver vCPU, pending).
     chans: Vec<(u32, bool)>,
+    /// Per ring: each member's vCPU, in ring order.
+    ring_route: Vec<Vec<u32>>,
     pairs: Vec<PairLog>,
     periodic: Vec<PeriodicLog>,
+    rings: Vec<RingLog>,
+    gaps: Vec<GapLog>,
     stats: EngineStats,
     check: bool,
     first_violation: Option<String>,
@@ -378,6 +414,7 @@ impl<'a> Sim<'a> {
                     cur: None,
                     queue: VecDeque::new(),
                     rr: 0,
+                    runnable_since: None,
                 });
             }
             core.dom_set(id, d.params)
@@ -415,8 +452,11 @@ impl<'a> Sim<'a> {
             periodic_log_of: vec![None; nv],
             storm_chans: vec![Vec::new(); nv],
             chans: Vec::new(),
+            ring_route: Vec::new(),
             pairs: Vec::new(),
             periodic: Vec::new(),
+            rings: Vec::new(),
+            gaps: vec![GapLog::default(); sc.domains.len()],
             stats: EngineStats::default(),
             check: false,
             first_violation: None,
@@ -442,6 +482,15 @@ impl<'a> Sim<'a> {
             };
             sim.pair_route.push((c, s, req, rep));
             sim.pairs.push(PairLog::default());
+        }
+        for r in &sc.rings {
+            let route = r
+                .members
+                .iter()
+                .map(|m| first_vcpu.get(*m).copied().unwrap_or(0))
+                .collect();
+            sim.ring_route.push(route);
+            sim.rings.push(RingLog::default());
         }
         for (di, d) in sc.domains.iter().enumerate() {
             let v0 = first_vcpu.get(di).copied().unwrap_or(0);
@@ -538,6 +587,10 @@ impl<'a> Sim<'a> {
         for c in 0..self.cpus.len() {
             self.advance(c as u16);
         }
+        // A vCPU still waiting has waited until now: a starved hog shows.
+        for v in 0..self.vcpus.len() as u32 {
+            self.end_gap(v);
+        }
         self.stats.wall_s = wall.elapsed().as_secs_f64();
         self.stats.cpu_s = match (cpu0, thread_cpu_ns()) {
             (Some(a), Some(b)) if b > a => (b - a) as f64 / 1e9,
@@ -557,6 +610,8 @@ impl<'a> Sim<'a> {
             idle: self.cpus.iter().map(|c| c.idle_ns).sum(),
             pairs: self.pairs,
             periodic: self.periodic,
+            rings: self.rings,
+            gaps: self.gaps,
             counters,
             core_ledger: self.core.ledger(),
             stats: self.stats,
@@ -585,6 +640,17 @@ impl<'a> Sim<'a> {
                 }
                 _ => None,
             };
+            // A ring starts with the token at its lead, as if just woken by it.
+            let job = job.or_else(|| {
+                let r = self.ring_route.iter().position(|r| r.first() == Some(&v))?;
+                Some(Job {
+                    left: self.sc.rings.get(r)?.work,
+                    kind: JobKind::RingTurn {
+                        ring: r as u32,
+                        member: 0,
+                    },
+                })
+            });
             let job = job.or_else(|| {
                 let p = self.pair_route.iter().position(|r| r.0 == v)?;
                 let base = self.sc.pairs.get(p)?.client_work;
@@ -611,6 +677,7 @@ impl<'a> Sim<'a> {
             if runnable {
                 if let Some(x) = self.vcpus.get_mut(v as usize) {
                     x.st = VSt::Runnable;
+                    x.runnable_since = Some(0);
                 }
             }
             if let Some(Workload::Periodic { period, .. }) =
@@ -775,6 +842,28 @@ impl<'a> Sim<'a> {
         self.sink.tickles.clear();
     }
 
+    /// `v` runs (or the run ends): the time it waited runnable, if it did,
+    /// goes into its domain's gaps.
+    fn end_gap(&mut self, v: u32) {
+        let now = self.now;
+        let Some(x) = self.vcpus.get_mut(v as usize) else {
+            return;
+        };
+        let (Some(since), dom) = (x.runnable_since.take(), x.dom) else {
+            return;
+        };
+        if now < self.sc.warmup {
+            return;
+        }
+        if let Some(g) = self.gaps.get_mut(dom) {
+            let gap = now - since;
+            g.max = g.max.max(gap);
+            if gap > 100 * NS_PER_MS {
+                g.over_100ms += 1;
+            }
+        }
+    }
+
     /// `do_schedule` on `cpu`, and carry out its Decision.
     fn schedule(&mut self, cpu: u16, prev_state: PrevState) {
         self.advance(cpu);
@@ -807,15 +896,18 @@ impl<'a> Sim<'a> {
         if next != prev {
             self.stats.switches += 1;
             if let Some(p) = prev {
+                let now = self.now;
                 if let Some(x) = self.vcpus.get_mut(p as usize) {
-                    x.st = if prev_state == PrevState::Runnable {
-                        VSt::Runnable
+                    if prev_state == PrevState::Runnable {
+                        x.st = VSt::Runnable;
+                        x.runnable_since = Some(now);
                     } else {
-                        VSt::Blocked
-                    };
+                        x.st = VSt::Blocked;
+                    }
                 }
             }
             if let Some(n) = next {
+                self.end_gap(n);
                 if let Some(x) = self.vcpus.get_mut(n as usize) {
                     if x.st != VSt::Runnable {
                         // Picked a vCPU that is blocked or runs elsewhere.
@@ -1006,6 +1098,36 @@ impl<'a> Sim<'a> {
                     self.deliver(v, cpu, peer, j);
                 }
             }
+            JobKind::RingTurn { ring, member } => {
+                let Some(route) = self.ring_route.get(ring as usize) else {
+                    return;
+                };
+                let next = (member as usize + 1) % route.len().max(1);
+                let Some(&to) = route.get(next) else {
+                    return;
+                };
+                if next == 0 {
+                    let now = self.now;
+                    if let Some(l) = self.rings.get_mut(ring as usize) {
+                        if now >= self.sc.warmup {
+                            l.round_trips.push(now - l.last_at);
+                        }
+                        l.last_at = now;
+                    }
+                }
+                let base = self.sc.rings.get(ring as usize).map_or(0, |r| r.work);
+                let j = Job {
+                    left: self.work(base),
+                    kind: JobKind::RingTurn {
+                        ring,
+                        member: next as u32,
+                    },
+                };
+                // A member has no work of its own queued behind the token:
+                // job_done blocks it right after this notify, the
+                // notify-then-block that donation rewards.
+                self.deliver(v, cpu, to, j);
+            }
             JobKind::StormSend => {
                 let rr = self.vcpus.get(v as usize).map_or(0, |x| x.rr);
                 let next = self
@@ -1168,6 +1290,7 @@ impl<'a> Sim<'a> {
         };
         if x.st == VSt::Blocked {
             x.st = VSt::Runnable;
+            x.runnable_since = Some(self.now);
             let u = x.unit;
             self.core.wake(u, self.now, &mut self.sink);
             self.stats.core_calls += 1;

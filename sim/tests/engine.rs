@@ -3,8 +3,10 @@
 //! core's invariants after every event, and the known credit1 problem.
 
 use commaware_accounting::credit::{Time, NS_PER_MS};
+use commaware_sched::GlobalParams;
 use commaware_sim::report::summarize;
 use commaware_sim::scenario::{load, Scenario};
+use commaware_sim::sim::Sim;
 use commaware_sim::{run_raw, Which};
 
 fn scenario(name: &str, duration_ms: i64) -> Scenario {
@@ -15,13 +17,14 @@ fn scenario(name: &str, duration_ms: i64) -> Scenario {
     sc
 }
 
-const ALL: [&str; 6] = [
+const ALL: [&str; 7] = [
     "jboss-db",
     "jboss-db-nohogs",
     "jboss-db-storm",
     "vchan-hogs",
     "periodic-hogs",
     "caps",
+    "ring-hogs",
 ];
 
 #[test]
@@ -35,6 +38,7 @@ fn same_seed_same_run() {
         assert_eq!(a.core_ledger, b.core_ledger);
         assert_eq!(a.stats.events, b.stats.events);
         assert_eq!(a.counters, b.counters);
+        assert_eq!(a.gaps, b.gaps);
     }
 }
 
@@ -296,5 +300,88 @@ fn hogs_keep_their_share_within_two_points() {
             d.share_pct,
             d.entitled_pct
         );
+    }
+}
+
+/// `n` hogs pinned to pCPU 0 of a 1-pCPU machine, nothing else.
+fn hogs_on_one_pcpu(n: usize, duration_ms: i64) -> Scenario {
+    let mut src = format!("pcpus = 1\nduration_ms = {duration_ms}\n");
+    for i in 0..n {
+        src += &format!("\n[[domain]]\nname = \"hog{i}\"\nworkload = {{ kind = \"hog\" }}\n");
+    }
+    commaware_sim::scenario::parse(&src).unwrap()
+}
+
+/// The starvation metric on cases worked out by hand, under credit1 (hogs
+/// send no events, so nothing of commaware's is involved). A hog alone
+/// never waits. Two hogs on one pCPU take turns of one slice: each waits
+/// 30 ms at a time, never over 100 ms. With 150 ms slices every wait is
+/// over 100 ms: in 3 s, 20 slices, each hog waits during 10 of them (the
+/// last one still open at the end of the run).
+#[test]
+fn hog_gaps_are_the_slices_the_other_hogs_run() {
+    let gaps = |n: usize, tslice_ms: u32| {
+        let sc = hogs_on_one_pcpu(n, 3_000);
+        let params = GlobalParams {
+            tslice_ms,
+            ..GlobalParams::CREDIT1
+        };
+        let o = Sim::new(&sc, params, "credit").unwrap().run("credit");
+        summarize(&sc, &o).hog_gaps
+    };
+    let alone = gaps(1, 30);
+    assert_eq!(alone.len(), 1);
+    assert_eq!(
+        (alone[0].gap_max_ms, alone[0].gaps_over_100ms),
+        (0.0, 0),
+        "{alone:?}"
+    );
+    let two = gaps(2, 30);
+    assert_eq!(two.len(), 2);
+    for h in two {
+        assert!((h.gap_max_ms - 30.0).abs() < 0.1, "{h:?}");
+        assert_eq!(h.gaps_over_100ms, 0, "{h:?}");
+    }
+    for h in gaps(2, 150) {
+        assert!((h.gap_max_ms - 150.0).abs() < 0.1, "{h:?}");
+        assert_eq!(h.gaps_over_100ms, 10, "{h:?}");
+    }
+}
+
+/// A hog that never runs again is starved until the end of the run, and
+/// that shows: the gap still open at the end counts.
+#[test]
+fn a_gap_still_open_at_the_end_counts() {
+    // Two hogs on one pCPU for less than a slice: the second waits all run.
+    let sc = hogs_on_one_pcpu(2, 20);
+    let r = summarize(&sc, &run_raw(&sc, Which::Credit, false).unwrap());
+    let worst = r.hog_gaps.iter().map(|h| h.gap_max_ms).fold(0.0, f64::max);
+    assert!((worst - 20.0).abs() < 1e-6, "{:?}", r.hog_gaps);
+}
+
+/// hostile.sh's evring rings beside 2 hogs: both tokens go round under
+/// both schedulers, and every member takes its turns (each member's CPU is
+/// one turn per round of its ring).
+#[test]
+fn rings_turn_under_both_schedulers() {
+    for w in [Which::Credit, Which::Commaware] {
+        let sc = scenario("ring-hogs", 3_000);
+        let r = summarize(&sc, &run_raw(&sc, w, false).unwrap());
+        assert_eq!(r.rings.len(), 2);
+        for g in &r.rings {
+            assert!(
+                g.round_trips > 0 && g.round_trips_per_s > 0.0,
+                "{} {g:?}",
+                w.name()
+            );
+            // A round is at least one turn (300 us +-10%) per member.
+            let least = 0.9 * g.work_us * g.members.len() as f64;
+            assert!(g.round_trip.p50_us >= least, "{} {g:?}", w.name());
+            for m in &g.members {
+                let d = r.domains.iter().find(|d| &d.name == m).unwrap();
+                assert_eq!(d.workload, "ring");
+                assert!(d.share_pct > 0.0, "{} {d:?}", w.name());
+            }
+        }
     }
 }

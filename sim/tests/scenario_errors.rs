@@ -212,3 +212,86 @@ fn affinity_outside_the_pool_names_its_line() {
     let sc = parse(&GOOD.replace("name = \"app\"", "name = \"app\"\ncpus = [1]")).unwrap();
     assert_eq!(sc.domains[1].cpus, Some(vec![1]));
 }
+
+/// GOOD plus three idle domains for rings and a ring of two.
+fn with_ring(ring: &str) -> String {
+    format!(
+        "{GOOD}\n[[domain]]\nname = \"r1\"\n\n[[domain]]\nname = \"r2\"\n\n[[domain]]\nname = \"r3\"\n\n{ring}"
+    )
+}
+
+#[test]
+fn a_ring_parses_with_its_members_in_order() {
+    let sc = parse(&with_ring("[[ring]]\nmembers = [\"r2\", \"r1\", \"r3\"]\n")).unwrap();
+    assert_eq!(sc.rings.len(), 1);
+    assert_eq!(sc.rings[0].members, vec![5, 4, 6]);
+    assert_eq!(
+        sc.rings[0].work, 300_000,
+        "default: evring's turn under TCG"
+    );
+    assert_eq!(sc.rings[0].name, "r2 -> r1 -> r3");
+    let sc = parse(&with_ring(
+        "[[ring]]\nmembers = [\"r1\", \"r2\"]\nwork_us = 50\n",
+    ))
+    .unwrap();
+    assert_eq!(sc.rings[0].work, 50_000);
+}
+
+#[test]
+fn malformed_rings_name_their_line() {
+    let cases: [(&str, &str, &str); 8] = [
+        // (ring tables, the line's text, a word of the message)
+        (
+            "[[ring]]\nmembers = [\"r1\", \"nobody\"]\n",
+            "nobody",
+            "nobody",
+        ),
+        (
+            "[[ring]]\nmembers = [\"r1\"]\n",
+            "members = [\"r1\"]",
+            "at least 2",
+        ),
+        ("[[ring]]\nmembers = []\n", "members = []", "at least 2"),
+        (
+            "[[ring]]\nmembers = [\"r1\", \"r2\"]\n\n[[ring]]\nmembers = [\"r3\", \"r2\"]\n",
+            "members = [\"r3\", \"r2\"]",
+            "already a member of ring 1",
+        ),
+        (
+            "[[ring]]\nmembers = [\"r1\", \"r2\", \"r1\"]\n",
+            "members = [\"r1\", \"r2\", \"r1\"]",
+            "twice",
+        ),
+        (
+            "[[ring]]\nmembers = [\"r1\", \"db\"]\n",
+            "members = [\"r1\", \"db\"]",
+            "pair",
+        ),
+        (
+            "[[ring]]\nmembers = [\"hog\", \"r1\"]\n",
+            "members = [\"hog\", \"r1\"]",
+            "workload",
+        ),
+        (
+            "[[ring]]\nmembers = [\"r1\", \"r2\"]\nwork_us = 0\n",
+            "work_us = 0",
+            "work_us",
+        ),
+    ];
+    for (ring, at, word) in cases {
+        let src = with_ring(ring);
+        let (line, msg) = err_line(&src);
+        assert_eq!(line, line_of(&src, at), "{ring}: {msg}");
+        assert!(msg.contains(word), "{ring}: {msg}");
+    }
+    // A driver domain cannot be a member either.
+    let src = with_ring("[[ring]]\nmembers = [\"dom0\", \"r1\"]\n");
+    let (line, msg) = err_line(&src);
+    assert_eq!(line, line_of(&src, "members = [\"dom0\""));
+    assert!(msg.contains("driver"), "{msg}");
+    // Unknown keys are refused in a ring too.
+    let src = with_ring("[[ring]]\nmembers = [\"r1\", \"r2\"]\nwork = 5\n");
+    let (line, msg) = err_line(&src);
+    assert_eq!(line, line_of(&src, "work = 5"));
+    assert!(msg.contains("work"), "{msg}");
+}
