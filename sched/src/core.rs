@@ -705,6 +705,7 @@ impl Core {
         if demoted && self.owes_resume(u, cpu) {
             sink.tickle(cpu);
         }
+        self.age_scan(cpu, now, sink);
     }
 
     /// The accounting period, once per slice on one pCPU (credit1's

@@ -27,9 +27,9 @@
 //!    boost or a donation so that either ends on time.
 //!
 //! Steps 2 to 4 stand aside for a unit within its share (UNDER or BOOST)
-//! that has waited `AGE_SLICES` slices on this pCPU's queue: no hold, no
-//! donation; it is picked, and keeps the pCPU for a tick
-//! ([`crate::aging`]).
+//! that the last tick found waiting `AGE_SLICES` slices on this pCPU's
+//! queue: no hold, no donation; it is picked, and keeps the pCPU for a
+//! tick ([`crate::aging`]).
 //!
 //! Simplification against credit1: stealing looks at hard affinity only
 //! (credit1 makes a soft-affinity pass first), and at all peers in one

@@ -228,5 +228,7 @@ pub struct Pcpu {
     pub queued: u16,
     /// The unit it runs (`None` = idle).
     pub curr: Link,
+    /// A unit its last tick found starving on its queue (`aging`).
+    pub aged: Link,
     pub ticks: u64,
 }
