@@ -48,6 +48,10 @@
 #define CW_TRC_BOOST_REFUSED   2u  /* d1.v1 refused: budget spent         */
 #define CW_TRC_DONATION_START  3u  /* d1.v1 donates to d2.v2              */
 #define CW_TRC_DONATION_END    4u  /* d1.v1's donation to d2.v2 ended     */
+#define CW_TRC_WAKE            5u  /* d1.v1 woke from block: d2 = credit1
+                                      priority (int8: 0 BOOST, -1 UNDER,
+                                      -2 OVER) | migrating << 8, v2 =
+                                      credit (int32)                      */
 
 /* What a pCPU runs next. */
 struct cw_decision {

@@ -115,6 +115,14 @@ impl XenSink {
                 Trace::BoostRefused { unit } => (abi::CW_TRC_BOOST_REFUSED, unit, None),
                 Trace::DonationStart { donor, donee } => (abi::CW_TRC_DONATION_START, donor, Some(donee)),
                 Trace::DonationEnd { donor, donee } => (abi::CW_TRC_DONATION_END, donor, Some(donee)),
+                Trace::Wake { unit, pri, credit, migrating } => {
+                    let (d, v) = name(unit);
+                    // The priority as credit.c's int8, the credit as int32 bits.
+                    let word = u32::from(pri as i8 as u8) | u32::from(migrating) << 8;
+                    // SAFETY: a plain C function of the shim taking integers.
+                    unsafe { abi::cw_cb_trace(abi::CW_TRC_WAKE, d, v, word, credit as u32) };
+                    continue;
+                }
             };
             let (d1, v1) = name(a);
             let (d2, v2) = b.map_or((0, 0), name);

@@ -576,7 +576,7 @@ impl World {
                 Trace::BoostStart { .. } => self.stats.boosts += 1,
                 Trace::BoostRefused { .. } => self.stats.boosts_refused += 1,
                 Trace::DonationStart { .. } => self.stats.donations += 1,
-                Trace::DonationEnd { .. } => {}
+                Trace::DonationEnd { .. } | Trace::Wake { .. } => {}
             }
         }
         self.sink.pending.retain(|c| pool.contains(*c));

@@ -14,7 +14,7 @@ use commaware_accounting::DomCounters;
 use crate::cpuset::CpuSet;
 use crate::params::{DomParams, GlobalParams, ParamError};
 use crate::runq;
-use crate::sink::Sink;
+use crate::sink::{Sink, Trace};
 use crate::state::{link, unlink, Dom, DomFlags, Pcpu, Pri, Unit, UnitFlags};
 use crate::{Cpu, DomId, UnitId, MAX_DOMAINS, MAX_PCPUS, MAX_UNITS};
 
@@ -526,6 +526,9 @@ impl Core {
         unit.wait_start = now;
         let migrating = unit.flags.contains(UnitFlags::MIGRATING);
         unit.flags.remove(UnitFlags::MIGRATING);
+        // Why a woken unit waits is mostly its priority at the wake (a
+        // paced unit drifts OVER on credit1's active list): traced.
+        sink.trace(Trace::Wake { unit: u, pri: unit.pri, credit: unit.credit.credit, migrating });
         // credit1: boost a unit waking from block if it is UNDER and not
         // parked, so that I/O-bound units get low wake-to-run latency.
         if !migrating && unit.pri == Pri::Under && !unit.flags.contains(UnitFlags::PARKED) {

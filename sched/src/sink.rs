@@ -3,6 +3,7 @@
 //! `SCHEDULE_SOFTIRQ` and writes xentrace records; the simulator's records
 //! them. Generic, not `dyn`: no indirect calls in the hypervisor object.
 
+use crate::state::Pri;
 use crate::{Cpu, UnitId};
 
 /// A traced event (`xentrace` records in the hypervisor).
@@ -16,6 +17,9 @@ pub enum Trace {
     DonationStart { donor: UnitId, donee: UnitId },
     /// The donation from `donor` ended.
     DonationEnd { donor: UnitId, donee: UnitId },
+    /// `unit` woke from block with credit priority `pri` and `credit`
+    /// (before credit1's wake boost); `migrating`: the wake earns no boost.
+    Wake { unit: UnitId, pri: Pri, credit: i32, migrating: bool },
 }
 
 pub trait Sink {

@@ -12,7 +12,8 @@ such a tar was unpacked.
 For every runnable -> running change of a vCPU of the named domains that
 waited at least --min-ms, prints what each pCPU ran while it waited, and the
 scheduler records about it around its wake (commaware: boost granted or
-refused, donations; credit1: boost start/end). Then a summary: how many
+refused, donations, the priority and credit it woke with; credit1: boost
+start/end). Then a summary: how many
 waits, and how many of them followed a refused boost.
 
 The trace format is Xen's (public/trace.h, tools/xentrace/xentrace.c): a
@@ -35,12 +36,14 @@ TRC_SCHED_RUNSTATE_CHANGE = 0x00021001
 TRC_SCHED_CLASS = 0x00022000
 SCHED_ID_SHIFT = 9
 RUNNING, RUNNABLE, BLOCKED, OFFLINE = range(4)
+PRI = {0: "BOOST", -1: "UNDER", -2: "OVER", -64: "IDLE"}  # credit.c's
 # Scheduler class records: (scheduler id, event) -> name, number of words.
 CLASS_EVT = {
     (6, 1): "cw-boost",
     (6, 2): "cw-boost-refused",
     (6, 3): "cw-donation-start",
     (6, 4): "cw-donation-end",
+    (6, 5): "cw-wake",
     (0, 7): "csched-boost-start",
     (0, 8): "csched-boost-end",
 }
@@ -166,19 +169,29 @@ def main():
         elif ev & 0xFFFFF000 == TRC_SCHED_CLASS and w:
             sid, e = (ev >> SCHED_ID_SHIFT) & 7, ev & 0x1FF
             name = CLASS_EVT.get((sid, e))
-            if name:
+            if name == "cw-wake" and len(w) >= 4:
+                # credit1 priority (int8) | migrating << 8, credit (int32).
+                pri = PRI.get(struct.unpack("<b", bytes([w[2] & 0xFF]))[0], "?")
+                name = f"cw-wake {pri}" + (" migrating" if w[2] >> 8 & 1 else "")
+                credit = struct.unpack("<i", struct.pack("<I", w[3]))[0]
+                marks[(w[0], w[1])].append((tsc, f"{name} (credit {credit})", name))
+            elif name:
                 v = (w[0], w[1] if len(w) > 1 else 0)
-                marks[v].append((tsc, name))
+                marks[v].append((tsc, name, name))
 
     span = ms(evs[-1][0])
     long_ = [x for x in waits if (x[1] - x[0]) / cyc_per_ns / 1e6 >= a.min_ms]
     print(f"{a.run}: {len(evs)} records over {span / 1000:.1f} s; {len(waits)} runnable->running waits "
           f"of {', '.join(sorted(want))}; {len(long_)} of them >= {a.min_ms} ms")
     why = collections.Counter()
+    at_wake = collections.Counter()
     behind = collections.Counter()
     for i, (t_w, t_r, cpu, v) in enumerate(long_):
-        near = [(t, n) for t, n in marks.get(v, []) if t_w - 2e6 * cyc_per_ns <= t <= t_r]
-        last = near[-1][1] if near else "no record"
+        near = [(t, n, k) for t, n, k in marks.get(v, []) if t_w - 2e6 * cyc_per_ns <= t <= t_r]
+        last = near[-1][2] if near else "no record"
+        # The priority it woke with, whatever came after.
+        woke = [k for _, _, k in near if k.startswith("cw-wake")]
+        at_wake[woke[-1] if woke else "no wake record"] += 1
         why[last] += 1
         seen = collections.Counter()
         for c, spans in ran.items():
@@ -191,7 +204,7 @@ def main():
         if i < a.show:
             print(f"\n{who(*v)} woke at {ms(t_w):.3f} ms, ran on pCPU {cpu} at {ms(t_r):.3f} ms: "
                   f"waited {(t_r - t_w) / cyc_per_ns / 1e6:.2f} ms")
-            for t, n in near:
+            for t, n, _ in near:
                 print(f"    {ms(t):10.3f} {n}")
             for c in sorted({c for c, _ in seen}):
                 row = sorted(((u, o) for (cc, u), o in seen.items() if cc == c), key=lambda x: -x[1])
@@ -204,6 +217,8 @@ def main():
                     print(f"    pCPU {c} at the wake: {who(*u)} (running since {ms(s):.3f}, until {ms(e):.3f})")
     print(f"\nlong waits by the last scheduler record for the waiter (2 ms before its wake to its run): "
           + ", ".join(f"{k} {n}" for k, n in why.most_common()))
+    print("long waits by the priority the waiter woke with (commaware's cw-wake record): "
+          + ", ".join(f"{k} {n}" for k, n in at_wake.most_common()))
     print("what ran meanwhile (ms, summed over long waits, both pCPUs): "
           + ", ".join(f"{k} {v:.0f}" for k, v in behind.most_common()))
 

@@ -53,7 +53,7 @@ impl Sink for SimSink {
             Trace::BoostStart { .. } => self.boosts += 1,
             Trace::BoostRefused { .. } => self.boosts_refused += 1,
             Trace::DonationStart { .. } => self.donations += 1,
-            Trace::DonationEnd { .. } => {}
+            Trace::DonationEnd { .. } | Trace::Wake { .. } => {}
         }
     }
 }
