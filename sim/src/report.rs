@@ -381,6 +381,23 @@ fn us(x: f64) -> String {
     }
 }
 
+/// One row of the comparison: the label, each run's value as `cell` shows
+/// it, and with two runs their ratio, oriented so that above 1 means
+/// better for the second run (`less_is_better`: latencies and gaps).
+fn row(s: &mut String, two: bool, label: &str, vals: &[f64], cell: impl Fn(f64) -> String, less_is_better: bool) {
+    use std::fmt::Write;
+    let _ = write!(s, "  {label:<26}");
+    for v in vals {
+        let _ = write!(s, "{:>14}", cell(*v));
+    }
+    if two {
+        let (a, b) = (vals.first().copied().unwrap_or(0.0), vals.get(1).copied().unwrap_or(0.0));
+        let r = if less_is_better { ratio(a, b) } else { ratio(b, a) };
+        let _ = write!(s, "{r:>10}");
+    }
+    let _ = writeln!(s);
+}
+
 /// The text report of one or more runs of the same scenario, side by side.
 pub fn text(sc: &Scenario, runs: &[RunResult], stats: bool) -> String {
     use std::fmt::Write;
@@ -417,48 +434,12 @@ pub fn text(sc: &Scenario, runs: &[RunResult], stats: bool) -> String {
             ("% over 1 ms", |x| x.latency.over_1ms_pct),
         ];
         for (label, f) in rows {
-            let _ = write!(s, "  {label:<26}");
             let vals: Vec<f64> = runs.iter().filter_map(get).map(|x| f(&x)).collect();
-            for v in &vals {
-                let cell = if label.starts_with('%') {
-                    format!("{v:.3}%")
-                } else {
-                    us(*v)
-                };
-                let _ = write!(s, "{cell:>14}");
-            }
-            if two {
-                let _ = write!(
-                    s,
-                    "{:>10}",
-                    ratio(
-                        vals.first().copied().unwrap_or(0.0),
-                        vals.get(1).copied().unwrap_or(0.0)
-                    )
-                );
-            }
-            let _ = writeln!(s);
+            let pct = label.starts_with('%');
+            row(&mut s, two, label, &vals, |v| if pct { format!("{v:.3}%") } else { us(v) }, true);
         }
-        let _ = write!(s, "  {:<26}", "requests/s");
-        let vals: Vec<f64> = runs
-            .iter()
-            .filter_map(get)
-            .map(|x| x.requests_per_s)
-            .collect();
-        for v in &vals {
-            let _ = write!(s, "{v:>14.0}");
-        }
-        if two {
-            let _ = write!(
-                s,
-                "{:>10}",
-                ratio(
-                    vals.get(1).copied().unwrap_or(0.0),
-                    vals.first().copied().unwrap_or(0.0)
-                )
-            );
-        }
-        let _ = writeln!(s);
+        let vals: Vec<f64> = runs.iter().filter_map(get).map(|x| x.requests_per_s).collect();
+        row(&mut s, two, "requests/s", &vals, |v| format!("{v:.0}"), false);
     }
     if runs.first().is_some_and(|r| !r.periodic.is_empty()) {
         let _ = writeln!(
@@ -468,23 +449,8 @@ pub fn text(sc: &Scenario, runs: &[RunResult], stats: bool) -> String {
         let first = runs.first().map(|r| r.periodic.clone()).unwrap_or_default();
         for (i, p) in first.iter().enumerate() {
             for (what, label, pick) in PERIODIC_ROWS {
-                let _ = write!(s, "  {:<26}", format!("{} {what} {label}", p.domain));
-                let vals: Vec<f64> = runs
-                    .iter()
-                    .filter_map(|r| r.periodic.get(i))
-                    .map(pick)
-                    .collect();
-                for v in &vals {
-                    let _ = write!(s, "{:>14}", us(*v));
-                }
-                if two {
-                    let r = ratio(
-                        vals.first().copied().unwrap_or(0.0),
-                        vals.get(1).copied().unwrap_or(0.0),
-                    );
-                    let _ = write!(s, "{r:>10}");
-                }
-                let _ = writeln!(s);
+                let vals: Vec<f64> = runs.iter().filter_map(|r| r.periodic.get(i)).map(pick).collect();
+                row(&mut s, two, &format!("{} {what} {label}", p.domain), &vals, us, true);
             }
         }
     }
@@ -503,22 +469,9 @@ pub fn text(sc: &Scenario, runs: &[RunResult], stats: bool) -> String {
             ("round trip max", |x| x.round_trip.max_us),
         ];
         for (i, (label, f)) in rows.into_iter().enumerate() {
-            let _ = write!(s, "  {label:<26}");
             let vals: Vec<f64> = runs.iter().filter_map(|r| r.rings.get(ri)).map(f).collect();
-            for v in &vals {
-                let cell = if i == 0 { format!("{v:.0}") } else { us(*v) };
-                let _ = write!(s, "{cell:>14}");
-            }
-            if two {
-                // Rounds: more is better; times: less is.
-                let (a, b) = (
-                    vals.first().copied().unwrap_or(0.0),
-                    vals.get(1).copied().unwrap_or(0.0),
-                );
-                let r = if i == 0 { ratio(b, a) } else { ratio(a, b) };
-                let _ = write!(s, "{r:>10}");
-            }
-            let _ = writeln!(s);
+            // Rounds: more is better; times: less is.
+            row(&mut s, two, label, &vals, |v| if i == 0 { format!("{v:.0}") } else { us(v) }, i != 0);
         }
     }
     if runs.first().is_some_and(|r| !r.hog_gaps.is_empty()) {
@@ -528,23 +481,8 @@ pub fn text(sc: &Scenario, runs: &[RunResult], stats: bool) -> String {
         );
         let first = runs.first().map(|r| r.hog_gaps.clone()).unwrap_or_default();
         for (i, h) in first.iter().enumerate() {
-            let _ = write!(s, "  {:<26}", format!("{} max gap", h.domain));
-            let vals: Vec<f64> = runs
-                .iter()
-                .filter_map(|r| r.hog_gaps.get(i))
-                .map(|x| x.gap_max_ms)
-                .collect();
-            for v in &vals {
-                let _ = write!(s, "{:>14}", format!("{v:.1} ms"));
-            }
-            if two {
-                let r = ratio(
-                    vals.first().copied().unwrap_or(0.0),
-                    vals.get(1).copied().unwrap_or(0.0),
-                );
-                let _ = write!(s, "{r:>10}");
-            }
-            let _ = writeln!(s);
+            let vals: Vec<f64> = runs.iter().filter_map(|r| r.hog_gaps.get(i)).map(|x| x.gap_max_ms).collect();
+            row(&mut s, two, &format!("{} max gap", h.domain), &vals, |v| format!("{v:.1} ms"), true);
             let _ = write!(s, "  {:<26}", format!("{} gaps > 100 ms", h.domain));
             for r in runs {
                 let n = r.hog_gaps.get(i).map_or(0, |x| x.gaps_over_100ms);

@@ -175,6 +175,27 @@ impl fmt::Display for ScenarioError {
 impl std::error::Error for ScenarioError {}
 
 /// Turns byte offsets into lines and columns.
+/// Domain `idx` (named by `n`), which as one of `role` must run nothing of
+/// its own: no workload, not a driver domain.
+fn bare<'d>(
+    domains: &'d [DomainSpec],
+    lines: &Lines<'_>,
+    idx: usize,
+    n: &Spanned<String>,
+    role: &str,
+) -> Result<&'d DomainSpec, ScenarioError> {
+    let dom = domains
+        .get(idx)
+        .ok_or_else(|| lines.err(Some(n.span()), "internal: bad index"))?;
+    if dom.workload != Workload::None || dom.params.driver {
+        return Err(lines.err(
+            Some(n.span()),
+            format!("domain {:?} runs a workload or is a driver; {role} must have none", dom.name),
+        ));
+    }
+    Ok(dom)
+}
+
 struct Lines<'a> {
     src: &'a str,
 }
@@ -618,18 +639,7 @@ fn build(raw: RawScenario, lines: &Lines) -> Result<Scenario, ScenarioError> {
             ));
         }
         for (idx, n) in [(client, &p.client), (server, &p.server)] {
-            let dom = domains
-                .get(idx)
-                .ok_or_else(|| lines.err(Some(n.span()), "internal: bad index"))?;
-            if dom.workload != Workload::None || dom.params.driver {
-                return Err(lines.err(
-                    Some(n.span()),
-                    format!(
-                        "domain {:?} runs a workload or is a driver; pair endpoints must have none",
-                        dom.name
-                    ),
-                ));
-            }
+            let dom = bare(&domains, lines, idx, n, "pair endpoints")?;
             if let Some(prev) = endpoint.insert(idx, i) {
                 return Err(lines.err(
                     Some(n.span()),
@@ -700,18 +710,7 @@ fn build(raw: RawScenario, lines: &Lines) -> Result<Scenario, ScenarioError> {
         let mut members = Vec::new();
         for n in list {
             let idx = lookup(n, "ring member")?;
-            let dom = domains
-                .get(idx)
-                .ok_or_else(|| lines.err(Some(n.span()), "internal: bad index"))?;
-            if dom.workload != Workload::None || dom.params.driver {
-                return Err(lines.err(
-                    Some(n.span()),
-                    format!(
-                        "domain {:?} runs a workload or is a driver; ring members must have none",
-                        dom.name
-                    ),
-                ));
-            }
+            let dom = bare(&domains, lines, idx, n, "ring members")?;
             if let Some(p) = endpoint.get(&idx) {
                 return Err(lines.err(
                     Some(n.span()),
