@@ -526,8 +526,8 @@ impl Core {
         unit.wait_start = now;
         let migrating = unit.flags.contains(UnitFlags::MIGRATING);
         unit.flags.remove(UnitFlags::MIGRATING);
-        // Why a woken unit waits is mostly its priority at the wake (a
-        // paced unit drifts OVER on credit1's active list): traced.
+        // Whether a woken unit can take a pCPU starts with its priority
+        // at the wake: traced, for `scripts/xen/trace-waits.py`.
         sink.trace(Trace::Wake { unit: u, pri: unit.pri, credit: unit.credit.credit, migrating });
         // credit1: boost a unit waking from block if it is UNDER and not
         // parked, so that I/O-bound units get low wake-to-run latency.

@@ -13,8 +13,8 @@ For every runnable -> running change of a vCPU of the named domains that
 waited at least --min-ms, prints what each pCPU ran while it waited, and the
 scheduler records about it around its wake (commaware: boost granted or
 refused, donations, the priority and credit it woke with; credit1: boost
-start/end). Then a summary: how many
-waits, and how many of them followed a refused boost.
+start/end). Then a summary: how many waits, by the last record before each
+(a refused boost, say) and by the priority the waiter woke with.
 
 The trace format is Xen's (public/trace.h, tools/xentrace/xentrace.c): a
 stream of per-pCPU windows, each opened by a TRC_TRACE_CPU_CHANGE record
