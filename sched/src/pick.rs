@@ -278,7 +278,12 @@ impl Core {
             return None;
         }
         let head = self.pcpus.get(usize::from(cpu)).and_then(runq::head);
-        if head.and_then(|h| self.unit(h)).is_some_and(|h| h.eff_pri() > unit.eff_pri()) || self.owes_resume(p, cpu) {
+        // A communication boost waiting here outranks it as it would have
+        // at the wake, had `p` not then been on its own boost (`tickle`).
+        let outranked = head.and_then(|hu| Some((hu, self.unit(hu)?))).is_some_and(|(hu, h)| {
+            h.eff_pri() > unit.eff_pri() || (h.boost_left > 0 && !unit.comm_bound() && !unit.sent_to(hu))
+        });
+        if outranked || self.owes_resume(p, cpu) {
             return None;
         }
         let mut slice = end - now;

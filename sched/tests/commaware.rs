@@ -94,6 +94,45 @@ fn a_receiver_whose_boost_runs_out_at_its_credit_priority_keeps_the_pcpu() {
     assert!(h.core.unit_queued(hog));
 }
 
+#[test]
+fn a_boost_that_runs_out_gives_the_pcpu_to_a_boost_that_could_not_preempt_it() {
+    // Booted (storm at a guest, `CW_TRC_WAKE`): the sink woke on a storm
+    // event with credit1's wake boost and a communication boost; the
+    // server's request came in meanwhile, boosted too, and could not preempt
+    // a runner on a boost. When the sink's boost ran out it kept the pCPU to
+    // the end of its slice (BOOST is not above BOOST), up to 30 ms, where the
+    // server's boost would have preempted it at the wake.
+    let mut h = Harness::new(GlobalParams::DEFAULT, 1);
+    let (dh, dk, da, ds, dc) = (h.dom(1), h.dom(2), h.dom(3), h.dom(4), h.dom(5));
+    let (sink, atk, srv, cli) = (h.unit(dk, false), h.unit(da, false), h.unit(ds, false), h.unit(dc, false));
+    // Both have run and blocked once: their next wakes are wakes from block.
+    for u in [sink, srv] {
+        h.wake(u);
+        assert_eq!(h.schedule(0).next, Some(u));
+        h.advance(100 * US);
+        h.block(0);
+    }
+    let hog = h.unit(dh, true);
+    assert_eq!(h.schedule(0).next, Some(hog));
+    h.advance(2 * MS);
+    h.notify(atk, sink);
+    h.wake(sink);
+    h.softirqs();
+    assert_eq!(h.core.curr(0), Some(sink));
+    assert_eq!(h.core.unit_pri(sink), Some(Pri::Boost), "credit1's wake boost");
+    h.advance(100 * US);
+    h.notify(cli, srv);
+    h.wake(srv);
+    h.softirqs();
+    assert!(h.core.unit_boosted(srv));
+    assert_eq!(h.core.curr(0), Some(sink), "a boost does not preempt a boost");
+    h.advance(400 * US);
+    let d = h.schedule(0);
+    assert!(!h.core.unit_boosted(sink));
+    assert_eq!(d.next, Some(srv), "the sink's boost ran out: the server's runs");
+    assert!(h.core.unit_queued(sink));
+}
+
 /// One pCPU: a hog runs; a client's request wakes the server, whose
 /// communication boost preempts the hog; an event sink has run and blocked
 /// once, so its next wake is a wake from block (credit1's wake boost).
