@@ -350,7 +350,7 @@ impl Core {
 
     /// `u`'s domain has run its fair share of the period (its boost budget
     /// is spent): no latency privilege is left to it.
-    fn share_spent(&self, u: UnitId) -> bool {
+    pub(crate) fn share_spent(&self, u: UnitId) -> bool {
         self.dom_of(u).is_some_and(|d| d.boost_budget <= 0)
     }
 

@@ -44,7 +44,12 @@ impl Core {
         let new_pri = new.eff_pri();
         let cur_pri = cur.map_or(Pri::Idle, |c| c.eff_pri());
         let comm_preempt = new.boost_left > 0 && cur.is_some_and(|c| !c.comm_bound() && !c.sent_to(u));
-        let preempt = cand.is_empty() && (new_pri > cur_pri || comm_preempt);
+        let boost_turn = self.params.boost
+            && new_pri == Pri::Boost
+            && cur.is_some_and(|c| c.pri == Pri::Boost && !c.comm_bound() && !c.sent_to(u))
+            && !self.share_spent(u)
+            && self.curr(cpu).is_some_and(|c| self.share_spent(c));
+        let preempt = cand.is_empty() && (new_pri > cur_pri || comm_preempt || boost_turn);
         let target = if cur.is_none() || preempt {
             Some(cpu)
         } else if !cand.is_empty() {
