@@ -704,8 +704,10 @@ impl Core {
         self.burn(u, now, sink);
         self.acct_start(u);
         // If that boost took the pCPU from a unit serving a peer, the unit
-        // gets it back now (see `pick`).
-        if demoted && self.owes_resume(u, cpu) {
+        // gets it back now; a unit woken at BOOST behind it, which now
+        // outranks it, runs now rather than at the end of its slice (see
+        // `pick`).
+        if demoted && (self.owes_resume(u, cpu) || self.outranked_here(u, cpu)) {
             sink.tickle(cpu);
         }
         self.age_scan(cpu, now, sink);

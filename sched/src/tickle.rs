@@ -6,7 +6,8 @@
 //! - `cpu` is idle: interrupt it;
 //! - no idle pCPU may run `new`, and `new` outranks `cur` — or `new` is
 //!   communication-boosted and `cur` is neither communication-bound nor
-//!   the unit whose event boosted it: interrupt
+//!   the unit whose event boosted it, or both are at credit1's wake BOOST
+//!   and only `cur`'s domain has spent its share of the period: interrupt
 //!   `cpu` so that `new` preempts `cur`;
 //! - otherwise some idle pCPU may run `new`: interrupt one of those (in
 //!   round robin), which will steal it; `cur` keeps its warm cache.
@@ -44,6 +45,12 @@ impl Core {
         let new_pri = new.eff_pri();
         let cur_pri = cur.map_or(Pri::Idle, |c| c.eff_pri());
         let comm_preempt = new.boost_left > 0 && cur.is_some_and(|c| !c.comm_bound() && !c.sent_to(u));
+        // credit1's wake BOOST is for a unit that uses little CPU; two at
+        // BOOST run in turn, not to the end of the first one's slice, when
+        // the runner's domain has spent its share of the period and the
+        // waker's has not (the ratelimit still holds the runner). Between
+        // two within their share, or when the waker is past it, credit1's
+        // order stands.
         let boost_turn = self.params.boost
             && new_pri == Pri::Boost
             && cur.is_some_and(|c| c.pri == Pri::Boost && !c.comm_bound() && !c.sent_to(u))
