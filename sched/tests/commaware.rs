@@ -133,6 +133,136 @@ fn a_boost_that_runs_out_gives_the_pcpu_to_a_boost_that_could_not_preempt_it() {
     assert!(h.core.unit_queued(sink));
 }
 
+/// One pCPU: a hog, an event sink and a server, both of which have run and
+/// blocked once (their next wakes are wakes from block, credit1's BOOST).
+/// If `sink_spent`, the sink then runs a whole slice without a tick (it
+/// stays at BOOST) and has used up its fair share of the period.
+/// The server's domain is a driver domain if `srv_driver`.
+fn boost_turn_setup(params: GlobalParams, sink_spent: bool, srv_driver: bool) -> (Harness, UnitId, UnitId, UnitId) {
+    let mut h = Harness::new(params, 1);
+    let (dh, dk) = (h.dom(1), h.dom(2));
+    let ds = h.dom_with(3, DomParams { driver: srv_driver, ..DomParams::DEFAULT });
+    let (sink, srv) = (h.unit(dk, false), h.unit(ds, false));
+    for u in [sink, srv] {
+        h.wake(u);
+        assert_eq!(h.schedule(0).next, Some(u));
+        h.advance(100 * US);
+        h.block(0);
+    }
+    let hog = h.unit(dh, true);
+    assert_eq!(h.schedule(0).next, Some(hog));
+    if sink_spent {
+        h.advance(MS);
+        h.wake(sink);
+        h.softirqs();
+        assert_eq!(h.core.curr(0), Some(sink));
+        h.advance(30 * MS);
+        assert_eq!(h.block(0).next, Some(hog));
+        assert_eq!(h.core.domain_boost_budget(dk), 0, "the sink's share of the period is spent");
+    }
+    (h, hog, sink, srv)
+}
+
+#[test]
+fn a_unit_woken_at_boost_takes_its_turn_from_a_boost_runner_past_its_share() {
+    // Booted (storm at a guest, `CW_TRC_WAKE`): the pair's server and client,
+    // woken by their own timers at BOOST, waited up to 29 ms behind the event
+    // sink, which had woken at BOOST too and ran to the end of its slice.
+    let (mut h, _hog, sink, srv) = boost_turn_setup(GlobalParams::DEFAULT, true, false);
+    h.advance(MS);
+    h.wake(sink);
+    h.softirqs();
+    assert_eq!(h.core.curr(0), Some(sink));
+    assert_eq!(h.core.unit_pri(sink), Some(Pri::Boost));
+    h.advance(200 * US);
+    h.take_tickles();
+    h.wake(srv);
+    assert_eq!(h.core.unit_pri(srv), Some(Pri::Boost));
+    assert_eq!(h.take_tickles(), vec![0], "the server's turn");
+    let d = h.schedule(0);
+    assert_eq!(d.next, Some(sink), "the ratelimit still holds");
+    h.advance(d.slice);
+    assert_eq!(h.schedule(0).next, Some(srv));
+    assert!(h.core.unit_queued(sink));
+}
+
+#[test]
+fn a_unit_woken_at_boost_past_its_share_waits_behind_a_boost_runner() {
+    // The other way round credit1's order holds: the sink, past its share,
+    // does not take the pCPU from the server at BOOST.
+    let (mut h, _hog, sink, srv) = boost_turn_setup(GlobalParams::DEFAULT, true, false);
+    h.advance(MS);
+    h.wake(srv);
+    h.softirqs();
+    assert_eq!(h.core.curr(0), Some(srv));
+    h.advance(200 * US);
+    h.take_tickles();
+    h.wake(sink);
+    assert_eq!(h.take_tickles(), Vec::<u16>::new(), "the server runs on");
+    assert_eq!(h.core.curr(0), Some(srv));
+}
+
+#[test]
+fn a_unit_woken_at_boost_waits_behind_a_boost_runner_within_its_share() {
+    // Between two units within their share, credit1's order.
+    let (mut h, _hog, sink, srv) = boost_turn_setup(GlobalParams::DEFAULT, false, false);
+    h.advance(MS);
+    h.wake(sink);
+    h.softirqs();
+    assert_eq!(h.core.curr(0), Some(sink));
+    h.advance(200 * US);
+    h.take_tickles();
+    h.wake(srv);
+    assert_eq!(h.take_tickles(), Vec::<u16>::new(), "the sink runs on");
+    assert_eq!(h.core.curr(0), Some(sink));
+}
+
+/// A sink within its share runs at BOOST; the server wakes at BOOST behind
+/// it (it cannot preempt: see above); a tick then ends the sink's BOOST.
+fn tick_behind_a_boost_runner(params: GlobalParams, srv_driver: bool) -> (Harness, UnitId, UnitId) {
+    let (mut h, _hog, sink, srv) = boost_turn_setup(params, false, srv_driver);
+    h.advance(MS);
+    h.wake(sink);
+    h.softirqs();
+    assert_eq!(h.core.curr(0), Some(sink));
+    h.advance(200 * US);
+    h.wake(srv);
+    h.softirqs();
+    assert_eq!(h.core.curr(0), Some(sink));
+    assert_eq!(h.core.runq(0).next(), Some(srv));
+    h.advance(5 * MS);
+    h.take_tickles();
+    h.tick(0);
+    assert_eq!(h.core.unit_pri(sink), Some(Pri::Under), "the tick ends the sink's wake boost");
+    (h, sink, srv)
+}
+
+#[test]
+fn a_unit_woken_behind_a_boost_runner_runs_when_the_tick_demotes_it() {
+    // credit1's tick demotes the runner without looking at the queue: the
+    // server, now outranking it, would wait for the rest of the sink's slice.
+    let (mut h, sink, srv) = tick_behind_a_boost_runner(GlobalParams::DEFAULT, false);
+    assert_eq!(h.take_tickles(), vec![0], "the runner is outranked: reschedule");
+    assert_eq!(h.schedule(0).next, Some(srv));
+    assert!(h.core.unit_queued(sink));
+}
+
+#[test]
+fn a_driver_unit_woken_behind_a_boost_runner_is_not_let_in_by_the_tick() {
+    // A driver domain's work may be a storming guest's: it does not take the
+    // pCPU from that guest's peers at the tick.
+    let (mut h, sink, _srv) = tick_behind_a_boost_runner(GlobalParams::DEFAULT, true);
+    assert_eq!(h.take_tickles(), Vec::<u16>::new(), "the sink runs on");
+    assert_eq!(h.core.curr(0), Some(sink));
+}
+
+#[test]
+fn credit1_leaves_a_unit_woken_behind_a_boost_runner_waiting() {
+    let (mut h, sink, _srv) = tick_behind_a_boost_runner(GlobalParams::CREDIT1, false);
+    assert_eq!(h.take_tickles(), Vec::<u16>::new(), "the sink runs on");
+    assert_eq!(h.core.curr(0), Some(sink));
+}
+
 /// One pCPU: a hog runs; a client's request wakes the server, whose
 /// communication boost preempts the hog; an event sink has run and blocked
 /// once, so its next wake is a wake from block (credit1's wake boost).
