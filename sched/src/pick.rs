@@ -11,8 +11,10 @@
 //!    has run out (a boost buys `boost_us`, not a ratelimit's worth);
 //!    **a boost that ran out** while its unit still runs keeps the pCPU to
 //!    the end of the slice unless a unit of higher priority waits here
-//!    (what credit1 would have done had there been no boost), or a unit
-//!    it preempted while that one was serving waits here (`RESUME`);
+//!    (what credit1 would have done had there been no boost), or one on a
+//!    communication boost (which could not preempt it at the wake while it
+//!    was on its own), or a unit it preempted while that one was serving
+//!    waits here (`RESUME`);
 //! 3. a unit that **blocked** after notifying a peer donates the rest of its
 //!    slice to it ([`crate::donation`]): the peer runs next, here;
 //! 4. otherwise the head of the local run queue, if it is BOOST or UNDER
@@ -259,7 +261,7 @@ impl Core {
     /// `p`'s communication boost ran out while it still runs. The boost
     /// only moved it ahead of others; at its credit priority credit1 would
     /// keep running it to the end of its slice unless something of higher
-    /// priority waits, so it does (a woken UNDER unit demoted by a tick
+    /// priority (or a communication boost) waits, so it does (a woken UNDER unit demoted by a tick
     /// while boosted would otherwise go behind the UNDER hog it preempted,
     /// for a whole slice, where credit1 lets it finish). A unit boosted
     /// past higher-priority ones (OVER ahead of UNDER) gives the pCPU back.
