@@ -163,22 +163,29 @@ fn boost_turn_setup(params: GlobalParams, sink_spent: bool, srv_driver: bool) ->
     (h, hog, sink, srv)
 }
 
+/// `runner` wakes and takes the pCPU from the hog; 200 µs later `waker`
+/// wakes behind it, both at credit1's wake BOOST. Returns the pCPUs the
+/// second wake interrupted.
+fn wake_behind(h: &mut Harness, runner: UnitId, waker: UnitId) -> Vec<u16> {
+    h.advance(MS);
+    h.wake(runner);
+    h.softirqs();
+    assert_eq!(h.core.curr(0), Some(runner));
+    assert_eq!(h.core.unit_pri(runner), Some(Pri::Boost), "credit1's wake boost");
+    h.advance(200 * US);
+    h.take_tickles();
+    h.wake(waker);
+    assert_eq!(h.core.unit_pri(waker), Some(Pri::Boost));
+    h.take_tickles()
+}
+
 #[test]
 fn a_unit_woken_at_boost_takes_its_turn_from_a_boost_runner_past_its_share() {
     // Booted (storm at a guest, `CW_TRC_WAKE`): the pair's server and client,
     // woken by their own timers at BOOST, waited up to 29 ms behind the event
     // sink, which had woken at BOOST too and ran to the end of its slice.
     let (mut h, _hog, sink, srv) = boost_turn_setup(GlobalParams::DEFAULT, true, false);
-    h.advance(MS);
-    h.wake(sink);
-    h.softirqs();
-    assert_eq!(h.core.curr(0), Some(sink));
-    assert_eq!(h.core.unit_pri(sink), Some(Pri::Boost));
-    h.advance(200 * US);
-    h.take_tickles();
-    h.wake(srv);
-    assert_eq!(h.core.unit_pri(srv), Some(Pri::Boost));
-    assert_eq!(h.take_tickles(), vec![0], "the server's turn");
+    assert_eq!(wake_behind(&mut h, sink, srv), vec![0], "the server's turn");
     let d = h.schedule(0);
     assert_eq!(d.next, Some(sink), "the ratelimit still holds");
     h.advance(d.slice);
@@ -191,14 +198,7 @@ fn a_unit_woken_at_boost_past_its_share_waits_behind_a_boost_runner() {
     // The other way round credit1's order holds: the sink, past its share,
     // does not take the pCPU from the server at BOOST.
     let (mut h, _hog, sink, srv) = boost_turn_setup(GlobalParams::DEFAULT, true, false);
-    h.advance(MS);
-    h.wake(srv);
-    h.softirqs();
-    assert_eq!(h.core.curr(0), Some(srv));
-    h.advance(200 * US);
-    h.take_tickles();
-    h.wake(sink);
-    assert_eq!(h.take_tickles(), Vec::<u16>::new(), "the server runs on");
+    assert_eq!(wake_behind(&mut h, srv, sink), Vec::<u16>::new(), "the server runs on");
     assert_eq!(h.core.curr(0), Some(srv));
 }
 
@@ -206,14 +206,7 @@ fn a_unit_woken_at_boost_past_its_share_waits_behind_a_boost_runner() {
 fn a_unit_woken_at_boost_waits_behind_a_boost_runner_within_its_share() {
     // Between two units within their share, credit1's order.
     let (mut h, _hog, sink, srv) = boost_turn_setup(GlobalParams::DEFAULT, false, false);
-    h.advance(MS);
-    h.wake(sink);
-    h.softirqs();
-    assert_eq!(h.core.curr(0), Some(sink));
-    h.advance(200 * US);
-    h.take_tickles();
-    h.wake(srv);
-    assert_eq!(h.take_tickles(), Vec::<u16>::new(), "the sink runs on");
+    assert_eq!(wake_behind(&mut h, sink, srv), Vec::<u16>::new(), "the sink runs on");
     assert_eq!(h.core.curr(0), Some(sink));
 }
 
@@ -221,17 +214,9 @@ fn a_unit_woken_at_boost_waits_behind_a_boost_runner_within_its_share() {
 /// it (it cannot preempt: see above); a tick then ends the sink's BOOST.
 fn tick_behind_a_boost_runner(params: GlobalParams, srv_driver: bool) -> (Harness, UnitId, UnitId) {
     let (mut h, _hog, sink, srv) = boost_turn_setup(params, false, srv_driver);
-    h.advance(MS);
-    h.wake(sink);
-    h.softirqs();
-    assert_eq!(h.core.curr(0), Some(sink));
-    h.advance(200 * US);
-    h.wake(srv);
-    h.softirqs();
-    assert_eq!(h.core.curr(0), Some(sink));
+    assert_eq!(wake_behind(&mut h, sink, srv), Vec::<u16>::new());
     assert_eq!(h.core.runq(0).next(), Some(srv));
     h.advance(5 * MS);
-    h.take_tickles();
     h.tick(0);
     assert_eq!(h.core.unit_pri(sink), Some(Pri::Under), "the tick ends the sink's wake boost");
     (h, sink, srv)
