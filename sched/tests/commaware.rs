@@ -94,6 +94,20 @@ fn a_receiver_whose_boost_runs_out_at_its_credit_priority_keeps_the_pcpu() {
     assert!(h.core.unit_queued(hog));
 }
 
+/// One pCPU: each of `units` runs and blocks once (its next wake is a wake
+/// from block, with credit1's wake BOOST); then a hog of `dh` runs.
+fn behind_a_hog(h: &mut Harness, dh: DomId, units: &[UnitId]) -> UnitId {
+    for &u in units {
+        h.wake(u);
+        assert_eq!(h.schedule(0).next, Some(u));
+        h.advance(100 * US);
+        h.block(0);
+    }
+    let hog = h.unit(dh, true);
+    assert_eq!(h.schedule(0).next, Some(hog));
+    hog
+}
+
 #[test]
 fn a_boost_that_runs_out_gives_the_pcpu_to_a_boost_that_could_not_preempt_it() {
     // Booted (storm at a guest, `CW_TRC_WAKE`): the sink woke on a storm
@@ -105,15 +119,7 @@ fn a_boost_that_runs_out_gives_the_pcpu_to_a_boost_that_could_not_preempt_it() {
     let mut h = Harness::new(GlobalParams::DEFAULT, 1);
     let (dh, dk, da, ds, dc) = (h.dom(1), h.dom(2), h.dom(3), h.dom(4), h.dom(5));
     let (sink, atk, srv, cli) = (h.unit(dk, false), h.unit(da, false), h.unit(ds, false), h.unit(dc, false));
-    // Both have run and blocked once: their next wakes are wakes from block.
-    for u in [sink, srv] {
-        h.wake(u);
-        assert_eq!(h.schedule(0).next, Some(u));
-        h.advance(100 * US);
-        h.block(0);
-    }
-    let hog = h.unit(dh, true);
-    assert_eq!(h.schedule(0).next, Some(hog));
+    behind_a_hog(&mut h, dh, &[sink, srv]);
     h.advance(2 * MS);
     h.notify(atk, sink);
     h.wake(sink);
@@ -143,14 +149,7 @@ fn boost_turn_setup(params: GlobalParams, sink_spent: bool, srv_driver: bool) ->
     let (dh, dk) = (h.dom(1), h.dom(2));
     let ds = h.dom_with(3, DomParams { driver: srv_driver, ..DomParams::DEFAULT });
     let (sink, srv) = (h.unit(dk, false), h.unit(ds, false));
-    for u in [sink, srv] {
-        h.wake(u);
-        assert_eq!(h.schedule(0).next, Some(u));
-        h.advance(100 * US);
-        h.block(0);
-    }
-    let hog = h.unit(dh, true);
-    assert_eq!(h.schedule(0).next, Some(hog));
+    let hog = behind_a_hog(&mut h, dh, &[sink, srv]);
     if sink_spent {
         h.advance(MS);
         h.wake(sink);
