@@ -244,7 +244,7 @@ impl Core {
         // unless `p` is the unit that sent the event behind it.
         let head = self.pcpus.get(usize::from(cpu)).and_then(runq::head);
         if let Some((hu, h)) = head.and_then(|hu| Some((hu, self.unit(hu)?))) {
-            if h.boost_left > 0 && !unit.comm_bound() && !unit.sent_to(hu) {
+            if unit.yields_to_boost(hu, h) {
                 return None;
             }
         }
@@ -261,10 +261,11 @@ impl Core {
     /// `p`'s communication boost ran out while it still runs. The boost
     /// only moved it ahead of others; at its credit priority credit1 would
     /// keep running it to the end of its slice unless something of higher
-    /// priority (or a communication boost) waits, so it does (a woken UNDER unit demoted by a tick
-    /// while boosted would otherwise go behind the UNDER hog it preempted,
-    /// for a whole slice, where credit1 lets it finish). A unit boosted
-    /// past higher-priority ones (OVER ahead of UNDER) gives the pCPU back.
+    /// priority (or a communication boost) waits, so it does (a woken
+    /// UNDER unit demoted by a tick while boosted would otherwise go behind
+    /// the UNDER hog it preempted, for a whole slice, where credit1 lets it
+    /// finish). A unit boosted past higher-priority ones (OVER ahead of
+    /// UNDER) gives the pCPU back.
     fn boost_ran_out(&mut self, p: UnitId, cpu: Cpu, now: Time, prev: PrevState, tasklet: bool) -> Option<Decision> {
         let unit = self.unit(p)?;
         if prev != PrevState::Runnable
@@ -283,7 +284,7 @@ impl Core {
         // A communication boost waiting here outranks it as it would have
         // at the wake, had `p` not then been on its own boost (`tickle`).
         let outranked = head.and_then(|hu| Some((hu, self.unit(hu)?))).is_some_and(|(hu, h)| {
-            h.eff_pri() > unit.eff_pri() || (h.boost_left > 0 && !unit.comm_bound() && !unit.sent_to(hu))
+            h.eff_pri() > unit.eff_pri() || unit.yields_to_boost(hu, h)
         });
         if outranked || self.owes_resume(p, cpu) {
             return None;

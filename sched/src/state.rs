@@ -172,6 +172,13 @@ impl Unit {
     pub fn sent_to(&self, peer: UnitId) -> bool {
         self.notified == link(peer) && self.notified_at >= self.stint_start
     }
+
+    /// Running, it gives the pCPU to `waiter` (`w`) on a communication
+    /// boost: it is not serving a peer itself, and not the sender of the
+    /// event behind the boost.
+    pub fn yields_to_boost(&self, waiter: UnitId, w: &Unit) -> bool {
+        w.boost_left > 0 && !self.comm_bound() && !self.sent_to(waiter)
+    }
 }
 
 /// One domain.

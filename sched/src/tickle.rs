@@ -44,7 +44,7 @@ impl Core {
         let cand = idle.and(&new.affinity);
         let new_pri = new.eff_pri();
         let cur_pri = cur.map_or(Pri::Idle, |c| c.eff_pri());
-        let comm_preempt = new.boost_left > 0 && cur.is_some_and(|c| !c.comm_bound() && !c.sent_to(u));
+        let comm_preempt = cur.is_some_and(|c| c.yields_to_boost(u, new));
         // credit1's wake BOOST is for a unit that uses little CPU; two at
         // BOOST run in turn, not to the end of the first one's slice, when
         // the runner's domain has spent its share of the period and the
