@@ -39,7 +39,8 @@ impl Core {
     pub(crate) fn tickle<S: Sink>(&mut self, u: UnitId, _now: Time, sink: &mut S) {
         let Some(new) = self.unit(u) else { return };
         let cpu = new.cpu;
-        let cur = self.curr(cpu).and_then(|c| self.unit(c));
+        let cur_id = self.curr(cpu);
+        let cur = cur_id.and_then(|c| self.unit(c));
         let idle = self.idlers.and(&self.cpus);
         let cand = idle.and(&new.affinity);
         let new_pri = new.eff_pri();
@@ -55,7 +56,7 @@ impl Core {
             && new_pri == Pri::Boost
             && cur.is_some_and(|c| c.pri == Pri::Boost && !c.comm_bound() && !c.sent_to(u))
             && !self.share_spent(u)
-            && self.curr(cpu).is_some_and(|c| self.share_spent(c));
+            && cur_id.is_some_and(|c| self.share_spent(c));
         let preempt = cand.is_empty() && (new_pri > cur_pri || comm_preempt || boost_turn);
         let target = if cur.is_none() || preempt {
             Some(cpu)
