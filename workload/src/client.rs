@@ -196,15 +196,17 @@ pub fn measure(
     let t_start = Instant::now();
     let warm_end = t_start + cfg.warmup;
     let mut measured_start: Option<Instant> = None;
-    let mut last_end = t_start;
     let mut reply = [0u8; MSG_LEN];
-    loop {
+    // The window ends where the loop sees it over, not at the last reply:
+    // that one may come in a few ns before the window's end, and the report
+    // would then claim a window shorter than `duration`.
+    let window_end = loop {
         let now = Instant::now();
         let measuring = now >= warm_end;
         if measuring {
             let ms = *measured_start.get_or_insert(now);
             if now >= ms + cfg.duration {
-                break;
+                break now;
             }
         }
         burner.burn_us(cfg.work_us);
@@ -246,12 +248,11 @@ pub fn measure(
         } else {
             warmup_requests += 1;
         }
-        last_end = t1;
         if cfg.think_us > 0 {
             thread::sleep(Duration::from_micros(cfg.think_us));
         }
-    }
-    let ms = measured_start.unwrap_or(last_end);
+    };
+    let ms = measured_start.unwrap_or(window_end);
     Ok(ClientReport {
         transport,
         connect: endpoint,
@@ -260,7 +261,7 @@ pub fn measure(
         server_work_us,
         requests: hist.count(),
         warmup_requests,
-        elapsed: last_end.saturating_duration_since(ms),
+        elapsed: window_end.saturating_duration_since(ms),
         warmup: ms.saturating_duration_since(t_start),
         hist,
         cpu: cpu0.and_then(|c0| cpu_time(CpuClock::Process).map(|c1| c1.saturating_sub(c0))),
