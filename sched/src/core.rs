@@ -633,6 +633,7 @@ impl Core {
         }
         let burn = self.units.get_mut(usize::from(u.0)).map_or(0, |x| x.credit.burn(ran).credits);
         self.ledger_charged = self.ledger_charged.saturating_add(i64::from(burn));
+        self.burned_through(u);
         let donated = crate::donation::settle(self, u, ran, burn, sink);
         // Running it paid for itself, beyond what the boost reserved, uses
         // up its fair share too (see `boost`).
@@ -669,6 +670,28 @@ impl Core {
         unit.flags.insert(UnitFlags::ACTIVE);
         if let Some(d) = self.dom_of_mut(u) {
             d.active_units = d.active_units.saturating_add(1);
+        }
+    }
+
+    /// A unit that left the active list at the credit peak and has since
+    /// burned its halved credit below zero is using the CPU again: it goes
+    /// back on the list now. credit1 waits for a tick to find it running,
+    /// which for a unit that runs a millisecond at a time can take periods;
+    /// meanwhile it earns nothing, sinks to the credit floor and wakes at
+    /// OVER, behind every UNDER hog, though it uses a few percent of the
+    /// pool. Only if its domain was within its share of the period when
+    /// this stint began (past it, credit1's sampling stands), and not for a
+    /// driver domain: most of its running is charged to the guests it
+    /// serves, so its own credit says little of its use (re-activated, it
+    /// earned more and took the pCPU from the pair in the simulator's
+    /// `jboss-db-storm`).
+    fn burned_through(&mut self, u: UnitId) {
+        if self.params.boost
+            && self.unit(u).is_some_and(|x| !x.flags.contains(UnitFlags::ACTIVE) && x.credit.credit < 0)
+            && !self.share_spent(u)
+            && !self.dom_of(u).is_some_and(|d| d.flags.contains(DomFlags::DRIVER))
+        {
+            self.acct_start(u);
         }
     }
 

@@ -1038,3 +1038,76 @@ fn a_hog_beside_a_notify_and_block_ring_waits_at_most_four_slices_and_a_tick() {
         );
     }
 }
+
+/// One pCPU shared with a hog that no tick sees (it never earns): `u` (a
+/// driver domain's if `driver`) ran across a tick (on the active list),
+/// earned past the credit peak (off it, credit halved to 250), then ran the
+/// `stints`, never across a tick, as a request/response server does; a new
+/// period begins before a stint when `period` says so. In a period after
+/// one it woke in, its domain's share is half the pCPU, 15 ms.
+fn burned_through(params: GlobalParams, driver: bool, stints: &[(bool, i64)]) -> (Harness, UnitId) {
+    let mut h = Harness::new(params, 1);
+    let d = h.dom_with(1, DomParams { driver, ..DomParams::DEFAULT });
+    let dh = h.dom(2);
+    let u = h.unit(d, true);
+    h.schedule(0);
+    h.unit(dh, true);
+    run_ticks(&mut h, 0, 10);
+    h.block(0);
+    h.account();
+    h.account();
+    assert!(!h.core.unit_active(u), "off the active list at the peak");
+    assert_eq!(h.core.unit_credit(u), Some(250));
+    for &(period, run) in stints {
+        if period {
+            h.account();
+        }
+        h.advance(2 * MS);
+        h.wake(u);
+        assert_eq!(h.schedule(0).next, Some(u));
+        h.advance(run);
+        h.block(0);
+    }
+    (h, u)
+}
+
+/// Three 10 ms stints, a period apart: within the share each time.
+const SMALL_STINTS: [(bool, i64); 3] = [(false, 10 * MS), (true, 10 * MS), (true, 10 * MS)];
+
+#[test]
+fn a_unit_that_burns_through_its_halved_credit_earns_again_at_once() {
+    // Booted (storm at a guest, `CW_TRC_WAKE`): a third of the pair's long
+    // waits were wakes at OVER, at -28 to -221 credits, by a unit using 5-7%
+    // of the pool. credit1 puts it back on the active list only when a tick
+    // finds it running; until then it earns nothing.
+    let (mut h, u) = burned_through(GlobalParams::DEFAULT, false, &SMALL_STINTS);
+    assert_eq!(h.core.unit_credit(u), Some(-50));
+    assert!(h.core.unit_active(u), "back on the active list as its credit went below zero");
+    h.account();
+    assert_eq!(h.core.unit_credit(u), Some(250), "it earned this period's credit");
+    assert_eq!(h.core.unit_pri(u), Some(Pri::Under));
+}
+
+#[test]
+fn credit1_leaves_a_unit_that_burned_through_its_credit_off_the_active_list() {
+    let (mut h, u) = burned_through(GlobalParams::CREDIT1, false, &SMALL_STINTS);
+    assert_eq!(h.core.unit_credit(u), Some(-50));
+    assert!(!h.core.unit_active(u));
+    h.account();
+    assert_eq!(h.core.unit_credit(u), Some(-50), "no tick saw it run: it earns nothing");
+}
+
+#[test]
+fn a_unit_past_its_share_or_a_driver_domains_waits_for_the_tick_to_earn_again() {
+    // The second stint spends the domain's 15 ms share of the period; the
+    // third takes its credit below zero: what it earns from here is
+    // credit1's business.
+    let stints = [(false, 5 * MS), (true, 15 * MS), (false, 15 * MS)];
+    let (h, u) = burned_through(GlobalParams::DEFAULT, false, &stints);
+    assert_eq!(h.core.unit_credit(u), Some(-100));
+    assert!(!h.core.unit_active(u), "past its share");
+    // A driver domain's running is mostly charged to the guests it serves.
+    let (h, u) = burned_through(GlobalParams::DEFAULT, true, &SMALL_STINTS);
+    assert_eq!(h.core.unit_credit(u), Some(-50));
+    assert!(!h.core.unit_active(u), "a driver domain");
+}
