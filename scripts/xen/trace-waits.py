@@ -2,6 +2,7 @@
 """Who a woken vCPU waited behind: long runnable waits in a xentrace file.
 
     scripts/xen/trace-waits.py OUT.img|DIR RUN [--doms NAME,NAME] [--min-ms 10]
+    scripts/xen/trace-waits.py OUT.img|DIR RUN --doms hog1,hog2 --stints
 
 OUT.img is the output disk of a boot that ran hostile.sh with one
 (boot.sh BOOT_OUT_DISK): a tar of trace-RUN.bin (xentrace, runstate changes
@@ -114,6 +115,27 @@ def records(buf):
         yield cpu, tsc, ev, words
 
 
+def stints(ran, ids, who, ms):
+    """A hog's own clock sees a stint too short for its guest to get back
+    to the hog's loop (under TCG, a millisecond or so) as no run at all:
+    its gaps between longer stints are what it reports."""
+    per = collections.defaultdict(list)
+    for spans in ran.values():
+        for s, e, u in spans:
+            if u[0] in ids:
+                per[u].append((s, e))
+    for u in sorted(per):
+        ss = sorted(per[u])
+        lens = [ms(e - s) for s, e in ss]
+        short = sum(1 for x in lens if x < 1.0)
+        print(f"{who(*u)}: {len(ss)} stints, {sum(lens):.0f} ms in all, {short} shorter than 1 ms")
+        for thr in (0.0, 1.0, 2.0, 5.0):
+            big = [x for x, n in zip(ss, lens) if n >= thr]
+            gaps = sorted((ms(b[0] - a[1]) for a, b in zip(big, big[1:])), reverse=True)
+            print(f"    between stints of {thr:.0f} ms or more: longest gaps "
+                  + " ".join(f"{g:.1f}" for g in gaps[:3]) + f" ms, {sum(1 for g in gaps if g > 100)} over 100 ms")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("src")
@@ -121,6 +143,9 @@ def main():
     ap.add_argument("--doms", default="", help="domain names (default: the pair, srv-RUN and cli-RUN)")
     ap.add_argument("--min-ms", type=float, default=10.0)
     ap.add_argument("--show", type=int, default=12, help="waits printed in full")
+    ap.add_argument("--stints", action="store_true",
+                    help="instead: each vCPU's stints on a pCPU (how many, how short) and its longest "
+                         "gap between stints of at least 0, 1, 2 and 5 ms")
     a = ap.parse_args()
 
     buf, names, cyc_per_ns = load(a.src, a.run)
@@ -178,6 +203,10 @@ def main():
             elif name:
                 v = (w[0], w[1] if len(w) > 1 else 0)
                 marks[v].append((tsc, name, name))
+
+    if a.stints:
+        stints(ran, ids, lambda d, v: who(d, v), lambda t: t / cyc_per_ns / 1e6)
+        return
 
     span = ms(evs[-1][0])
     long_ = [x for x in waits if (x[1] - x[0]) / cyc_per_ns / 1e6 >= a.min_ms]
