@@ -177,7 +177,13 @@ impl Unit {
     /// boost: it is not serving a peer itself, and not the sender of the
     /// event behind the boost.
     pub fn yields_to_boost(&self, waiter: UnitId, w: &Unit) -> bool {
-        w.boost_left > 0 && !self.comm_bound() && !self.sent_to(waiter)
+        w.boost_left > 0 && self.preemptible_by(waiter)
+    }
+
+    /// Neither serving a peer right now nor the sender of what woke
+    /// `waiter`: the two runners no wake preempts at equal priority.
+    pub fn preemptible_by(&self, waiter: UnitId) -> bool {
+        !self.comm_bound() && !self.sent_to(waiter)
     }
 }
 

@@ -54,7 +54,7 @@ impl Core {
         // order stands.
         let boost_turn = self.params.boost
             && new_pri == Pri::Boost
-            && cur.is_some_and(|c| c.pri == Pri::Boost && !c.comm_bound() && !c.sent_to(u))
+            && cur.is_some_and(|c| c.pri == Pri::Boost && c.preemptible_by(u))
             && !self.share_spent(u)
             && cur_id.is_some_and(|c| self.share_spent(c));
         let preempt = cand.is_empty() && (new_pri > cur_pri || comm_preempt || boost_turn);

@@ -205,7 +205,7 @@ def main():
                 marks[v].append((tsc, name, name))
 
     if a.stints:
-        stints(ran, ids, lambda d, v: who(d, v), lambda t: t / cyc_per_ns / 1e6)
+        stints(ran, ids, who, lambda t: t / cyc_per_ns / 1e6)
         return
 
     span = ms(evs[-1][0])
