@@ -420,7 +420,11 @@ def main():
     p("commaware/credit for throughput (>1 = commaware ahead).  QEMU TCG inflates absolute")
     p("times: read the ratios.")
     for st in status:
-        if "sched" in st:
+        if "sched" in st and "rejected" in st:
+            p("  boot %-9s #%s: %s s, REJECTED: calibration %s steps/us against the first boot's %s; booted again" % (
+                st["sched"], st.get("rep", "1"), st.get("seconds", "?"), st.get("calibration", "?"),
+                st.get("reference", "?")))
+        elif "sched" in st:
             p("  boot %-9s #%s: %s s, %s, host load %s before / %s after" % (
                 st["sched"], st.get("rep", "1"), st.get("seconds", "?"),
                 "ok" if st.get("rc") == "0" else "FAILED rc=%s" % st.get("rc"),
