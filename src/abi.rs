@@ -12,9 +12,9 @@ use static_assertions::const_assert_eq;
 
 const_assert_eq!(size_of::<xen_sysctl_commaware_schedule>(), 24);
 const_assert_eq!(offset_of!(xen_sysctl_commaware_schedule, flags), 20);
-const_assert_eq!(size_of::<xen_commaware_counters>(), 72);
+const_assert_eq!(size_of::<xen_commaware_counters>(), 80);
 const_assert_eq!(align_of::<xen_commaware_counters>(), 8);
-const_assert_eq!(size_of::<xen_domctl_sched_commaware>(), 88);
+const_assert_eq!(size_of::<xen_domctl_sched_commaware>(), 96);
 const_assert_eq!(offset_of!(xen_domctl_sched_commaware, counters), 16);
 // Both must fit the 128-byte unions of xen_domctl / xen_sysctl alongside
 // the scheduler_op header (sched_id, cmd, and cpupool_id for sysctl).

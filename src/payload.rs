@@ -137,6 +137,7 @@ pub fn counters_to_abi(c: &DomCounters, credit: i64) -> xen_commaware_counters {
         donations: c.donations,
         charged: c.charged_for_others,
         credit,
+        wait_max_ns: ns(c.wait_max_ns),
     }
 }
 

@@ -25,4 +25,9 @@ pub struct DomCounters {
     pub charged_for_others: i64,
     /// Donations started by this domain.
     pub donations: u64,
+    /// The longest single wait of one of its units, from becoming runnable
+    /// (a wake, or losing its pCPU) to running: the scheduler's own view
+    /// of starvation, which a guest's clock cannot give (it also counts
+    /// stints too short for the guest to get anything done).
+    pub wait_max_ns: Time,
 }

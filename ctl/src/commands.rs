@@ -424,6 +424,7 @@ impl Cx<'_, '_> {
             donations: c.donations,
             charged: c.charged,
             credit: c.credit,
+            wait_max_ns: c.wait_max_ns,
         })
     }
 

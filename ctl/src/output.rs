@@ -43,6 +43,7 @@ pub struct StatsView {
     pub donations: u64,
     pub charged: i64,
     pub credit: i64,
+    pub wait_max_ns: u64,
 }
 
 /// A cpupool and its domains (the listing).
@@ -143,7 +144,7 @@ const NS_PER_MS: u64 = 1_000_000;
 /// The counters table; `cpu` adds xentop's CPU(%) column (from `watch`).
 pub fn stats_header(cpu: bool) -> String {
     let mut s = format!(
-        "{:<20} {:>5} {:>6} {:>4} {:>10} {:>10} {:>8} {:>8} {:>11} {:>12} {:>10} {:>10}",
+        "{:<20} {:>5} {:>6} {:>4} {:>10} {:>10} {:>8} {:>8} {:>11} {:>12} {:>10} {:>10} {:>11}",
         "Name",
         "ID",
         "Weight",
@@ -155,7 +156,8 @@ pub fn stats_header(cpu: bool) -> String {
         "Donated(ms)",
         "Received(ms)",
         "Charged",
-        "Credit"
+        "Credit",
+        "MaxWait(ms)"
     );
     if cpu {
         s.push_str(&format!(" {:>6}", "CPU(%)"));
@@ -167,7 +169,7 @@ pub fn stats_header(cpu: bool) -> String {
 /// One row; `cpu_pct` is `Some(None)` for "no sample yet".
 pub fn stats_row(v: &StatsView, cpu_pct: Option<Option<u64>>) -> String {
     let mut s = format!(
-        "{:<20} {:>5} {:>6} {:>4} {:>10} {:>10} {:>8} {:>8} {:>11} {:>12} {:>10} {:>10}",
+        "{:<20} {:>5} {:>6} {:>4} {:>10} {:>10} {:>8} {:>8} {:>11} {:>12} {:>10} {:>10} {:>11}",
         v.name,
         v.id,
         v.weight,
@@ -179,7 +181,8 @@ pub fn stats_row(v: &StatsView, cpu_pct: Option<Option<u64>>) -> String {
         v.donated_ns / NS_PER_MS,
         v.received_ns / NS_PER_MS,
         v.charged,
-        v.credit
+        v.credit,
+        v.wait_max_ns / NS_PER_MS
     );
     match cpu_pct {
         None => {}

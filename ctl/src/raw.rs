@@ -382,6 +382,7 @@ pub const DOM_KEEP: xen_domctl_sched_commaware = xen_domctl_sched_commaware {
         donations: 0,
         charged: 0,
         credit: 0,
+        wait_max_ns: 0,
     },
 };
 
@@ -395,6 +396,7 @@ const GARBAGE_COUNTERS: xen_commaware_counters = xen_commaware_counters {
     donations: u64::MAX,
     charged: i64::MIN,
     credit: -1,
+    wait_max_ns: u64::MAX,
 };
 
 struct Gen {

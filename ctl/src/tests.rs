@@ -39,6 +39,7 @@ fn xen() -> FakeXen {
     };
     web.counters.run_ns = 1_234_567_890;
     web.counters.wait_ns = 45_000_000;
+    web.counters.wait_max_ns = 12_000_000;
     web.counters.boosts = 17;
     web.counters.boosts_refused = 2;
     web.counters.received_ns = 7_500_000;
@@ -519,10 +520,10 @@ fn xen_saying_eperm_asks_whether_this_is_dom0() {
 fn stats_table_and_json() {
     let mut x = xen();
     let want = "\
-Name                    ID Weight  Cap    Run(ms)   Wait(ms)   Boosts  Refused Donated(ms) Received(ms)    Charged     Credit
-Domain-0                 0    256    0          0          0        0        0           0            0          0          0
-web                      1    512   50       1234         45       17        2           0            7          0       -120
-db                       2    256    0          0          0        0        0           7            0         75        300
+Name                    ID Weight  Cap    Run(ms)   Wait(ms)   Boosts  Refused Donated(ms) Received(ms)    Charged     Credit MaxWait(ms)
+Domain-0                 0    256    0          0          0        0        0           0            0          0          0           0
+web                      1    512   50       1234         45       17        2           0            7          0       -120          12
+db                       2    256    0          0          0        0        0           7            0         75        300           0
 ";
     assert_eq!(run(&mut x, &["stats"]).unwrap(), want);
     let json = run(&mut x, &["stats", "-d", "web", "--json"]).unwrap();
@@ -544,7 +545,8 @@ db                       2    256    0          0          0        0        0  
       "received_ns": 7500000,
       "donations": 0,
       "charged": 0,
-      "credit": -120
+      "credit": -120,
+      "wait_max_ns": 12000000
     }
   ]
 }
@@ -574,14 +576,14 @@ fn watch_refreshes_n_times_with_cpu_percent() {
     let got = run_on(&mut x, &mut names(), &["watch", "-n", "2", "-i", "1"]).unwrap();
     let want = "\
 commaware-ctl watch: refresh 1, every 1s
-Name                    ID Weight  Cap    Run(ms)   Wait(ms)   Boosts  Refused Donated(ms) Received(ms)    Charged     Credit CPU(%)
-Domain-0                 0    256    0          0          0        0        0           0            0          0          0      -
-web                      1    256    0        500          0        0        0           0            0          0          0      -
+Name                    ID Weight  Cap    Run(ms)   Wait(ms)   Boosts  Refused Donated(ms) Received(ms)    Charged     Credit MaxWait(ms) CPU(%)
+Domain-0                 0    256    0          0          0        0        0           0            0          0          0           0      -
+web                      1    256    0        500          0        0        0           0            0          0          0           0      -
 
 commaware-ctl watch: refresh 2, every 1s
-Name                    ID Weight  Cap    Run(ms)   Wait(ms)   Boosts  Refused Donated(ms) Received(ms)    Charged     Credit CPU(%)
-Domain-0                 0    256    0          0          0        0        0           0            0          0          0      0
-web                      1    256    0       1000          0        0        0           0            0          0          0     50
+Name                    ID Weight  Cap    Run(ms)   Wait(ms)   Boosts  Refused Donated(ms) Received(ms)    Charged     Credit MaxWait(ms) CPU(%)
+Domain-0                 0    256    0          0          0        0        0           0            0          0          0           0      0
+web                      1    256    0       1000          0        0        0           0            0          0          0           0     50
 
 ";
     assert_eq!(got, want);

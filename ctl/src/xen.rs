@@ -200,7 +200,7 @@ pub struct xen_domctl_scheduler_op {
     pub u: xen_domctl_sched_commaware,
 }
 const_assert_eq!(offset_of!(xen_domctl_scheduler_op, u), 8);
-const_assert_eq!(size_of::<xen_domctl_scheduler_op>(), 96);
+const_assert_eq!(size_of::<xen_domctl_scheduler_op>(), 104);
 
 // ---------------------------------------------------------------------------
 // Envelopes: `struct xen_sysctl` (136 bytes, union at 8) and `struct

@@ -614,11 +614,13 @@ impl World {
                         && c.donated_ns >= p.donated_ns
                         && c.received_ns >= p.received_ns
                         && c.charged_for_others >= p.charged_for_others
-                        && c.donations >= p.donations,
+                        && c.donations >= p.donations
+                        && c.wait_max_ns >= p.wait_max_ns,
                     "{d:?}'s counters went back after {what}: {p:?} -> {c:?}"
                 );
             }
             assert!(c.wait_ns >= 0 && c.run_ns >= 0, "{d:?}: negative time {c:?}");
+            assert!(c.wait_max_ns <= c.wait_ns, "{d:?}: one wait longer than all waits: {c:?}");
             run += c.run_ns;
             donated += c.donated_ns;
             received += c.received_ns;

@@ -62,6 +62,7 @@ struct xen_commaware_counters {
     uint64_aligned_t donations;      /* donations it started                */
     int64_aligned_t  charged;        /* credits it paid for others' running */
     int64_aligned_t  credit;         /* current credit, sum over its units  */
+    uint64_aligned_t wait_max_ns;    /* longest single wait of one vCPU     */
 };
 typedef struct xen_commaware_counters xen_commaware_counters_t;
 

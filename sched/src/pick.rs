@@ -212,6 +212,7 @@ impl Core {
         unit.slice_end = now.saturating_add(slice);
         if let Some(d) = self.dom_of_mut(n) {
             d.counters.wait_ns = d.counters.wait_ns.saturating_add(waited);
+            d.counters.wait_max_ns = d.counters.wait_max_ns.max(waited);
         }
         if let Some(pc) = self.pcpus.get_mut(usize::from(cpu)) {
             pc.curr = link(n);

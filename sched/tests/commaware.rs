@@ -899,6 +899,29 @@ fn all_running_a_domain_pays_for_draws_on_its_fair_share() {
 }
 
 #[test]
+fn the_longest_wait_is_counted_per_domain_and_only_grows() {
+    // One pCPU, two hogs: each waits a whole slice while the other runs.
+    let mut h = Harness::new(GlobalParams::DEFAULT, 1);
+    let (da, db) = (h.dom(1), h.dom(2));
+    let a = h.unit(da, true);
+    let b = h.unit(db, true);
+    assert_eq!(h.schedule(0).next, Some(a));
+    h.advance(30 * MS);
+    assert_eq!(h.schedule(0).next, Some(b));
+    assert_eq!(counters(&h, db).wait_max_ns, 30 * MS, "b waited a's slice");
+    h.advance(5 * MS);
+    h.yield_(b);
+    assert_eq!(h.schedule(0).next, Some(a));
+    h.advance(2 * MS);
+    h.block(0);
+    assert_eq!(h.core.curr(0), Some(b));
+    let c = counters(&h, db);
+    assert_eq!(c.wait_max_ns, 30 * MS, "a shorter wait leaves the longest");
+    assert_eq!(c.wait_ns, 32 * MS);
+    assert_eq!(counters(&h, da).wait_max_ns, 5 * MS);
+}
+
+#[test]
 fn a_new_policy_bounds_the_boosts_granted_under_the_old_one() {
     let (mut h, hog, r, s) = boost_setup(GlobalParams::DEFAULT);
     h.notify(s, r);

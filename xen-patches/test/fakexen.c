@@ -201,6 +201,7 @@ static long do_domctl(struct xen_domctl *d)
             p->counters.boosts_refused = st.gets / 3;
             p->counters.donated_ns = 2000000ull * st.gets;
             p->counters.received_ns = 1000000ull * st.gets;
+            p->counters.wait_max_ns = 500000ull * st.gets;
             save();
             return 0;
         }

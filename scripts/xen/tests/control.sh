@@ -147,6 +147,15 @@ grows() { # NAME BEFORE AFTER
     [ -n "$2" ] && [ -n "$3" ] && [ "$3" -gt "$2" ]
 }
 step counters-g1-run-grows-xl grows g1-run-ms "$R1" "$(xl_cnt g1 8)"
+# MaxWait(ms)=$14: one wait, so never more than all of them (Wait(ms)).
+longest_within_total() { # NAME
+    lw_w=$(xl_cnt "$1" 9)
+    lw_m=$(xl_cnt "$1" 14)
+    echo "$1: waited ${lw_w} ms in all, ${lw_m} ms at the longest"
+    [ -n "$lw_m" ] && [ -n "$lw_w" ] && [ "$lw_m" -le "$lw_w" ]
+}
+step counters-g1-longest-wait-xl longest_within_total g1
+step counters-dom0-longest-wait-xl longest_within_total 0
 step counters-g2-run-grows-xl grows g2-run-ms "$R2" "$(xl_cnt g2 8)"
 step counters-g1-run-grows-ctl grows g1-run-ms "$CR1" "$(ctl_cnt g1 5)"
 step counters-boosts-grow grows boosts-dom0-g1-g2 "$B0" "$(boosts_all)"

@@ -60,6 +60,9 @@
 #   hostile sched=S run=R p99-ratio {"p99_base_us":..,"p99_us":..,"ratio":..}
 #   hostile sched=S run=ring evring NAME JSON
 #   hostile sched=S run=ring gaps {"worst_ms":..,"bound_ms":..,"tslice_ms":..}
+#   hostile sched=commaware run=ring xen-wait-max {"hog1_hog2_before_ms":"A B","hog1_hog2_after_ms":"A B"}
+#                          (the hogs' MaxWait(ms) from xl sched-commaware
+#                          before and after the ring window)
 #   hostile sched=S run=R timeline T:A:D:K ... (storm runs, before the window:
 #                          CPU seconds of attacker, dom0, sink each second)
 #   hostile sched=S run=R xl-sched LINE     (xl sched-commaware / sched-credit)
@@ -221,7 +224,8 @@ counters() { # RUN: the scheduler's per-domain table
     xl "sched-$S" 2>/dev/null | while IFS= read -r l; do HD "run=$1 xl-sched $l"; done
 }
 # cw_row NAME COLUMN: a column of NAME's row in `xl sched-commaware`
-# (Name ID Weight Cap Boost Donation Driver Run Wait Boosts Refused ...).
+# (Name ID Weight Cap Boost Donation Driver Run Wait Boosts Refused
+# Donated Received MaxWait).
 cw_row() { xl sched-commaware 2>/dev/null | awk -v n="$1" -v c="$2" '$1 == n { print $c }'; }
 
 hs_destroy() { for hs_d in "$@"; do xl destroy "$hs_d" 2>/dev/null; done; }
@@ -411,7 +415,17 @@ ring_run() {
     done
     # Every member has booted; the lead sends the token once bound.
     sleep 5
+    # The scheduler's own view (commaware): MaxWait(ms), the longest a vCPU
+    # of the domain waited between becoming runnable and running, since
+    # the domain was created. The hog's own clock (its gap records) counts
+    # stints too short for the guest to get back to its loop (under TCG,
+    # about a millisecond) as no run at all. Read before and after the
+    # window: a larger value after is a wait that ended in the window.
+    rr_xen_before=$(for h in hog1 hog2; do cw_row "$h" 14; done | tr '\n' ' ')
     window ring hog1 hog2
+    rr_xen_after=$(for h in hog1 hog2; do cw_row "$h" 14; done | tr '\n' ' ')
+    [ "$S" != commaware ] ||
+        HD "run=ring xen-wait-max {\"hog1_hog2_before_ms\":\"$rr_xen_before\",\"hog1_hog2_after_ms\":\"$rr_xen_after\"}"
     shares ring hog1 hog2
     counters ring
     for r in a1 a2 b1 b2 b3 hog1 hog2; do
