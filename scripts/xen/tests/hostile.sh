@@ -60,9 +60,13 @@
 #   hostile sched=S run=R p99-ratio {"p99_base_us":..,"p99_us":..,"ratio":..}
 #   hostile sched=S run=ring evring NAME JSON
 #   hostile sched=S run=ring gaps {"worst_ms":..,"bound_ms":..,"tslice_ms":..}
-#   hostile sched=commaware run=ring xen-wait-max {"hog1_hog2_before_ms":"A B","hog1_hog2_after_ms":"A B"}
+#   hostile sched=S run=ring-create hog NAME {...} (as a run's hog record,
+#                          over the ring guests' creation and boot)
+#   hostile sched=S run=life hog NAME {...} (over the hog's whole life)
+#   hostile sched=commaware run=ring xen-wait-max {"hog1_hog2_before_create_ms":"A B","hog1_hog2_before_ms":"A B","hog1_hog2_after_ms":"A B"}
 #                          (the hogs' MaxWait(ms) from xl sched-commaware
-#                          before and after the ring window)
+#                          before the ring guests are created, and before
+#                          and after the ring window)
 #   hostile sched=S run=R timeline T:A:D:K ... (storm runs, before the window:
 #                          CPU seconds of attacker, dom0, sink each second)
 #   hostile sched=S run=R xl-sched LINE     (xl sched-commaware / sched-credit)
@@ -228,6 +232,12 @@ counters() { # RUN: the scheduler's per-domain table
 # Donated Received MaxWait).
 cw_row() { xl sched-commaware 2>/dev/null | awk -v n="$1" -v c="$2" '$1 == n { print $c }'; }
 
+# hog_wait_max: the hogs' MaxWait(ms) as "HOG1 HOG2" (commaware only).
+hog_wait_max() {
+    [ "$S" = commaware ] || return 0
+    echo $(for h in hog1 hog2; do cw_row "$h" 14; done)
+}
+
 hs_destroy() { for hs_d in "$@"; do xl destroy "$hs_d" 2>/dev/null; done; }
 
 # Scheduler traces, for diagnosis only: when the boot has an output disk
@@ -389,6 +399,14 @@ pair_run() {
 
 # ring_run: a ring of 2 (a1 a2) and a ring of 3 (b1 b2 b3) next to the hogs.
 ring_run() {
+    # The ring's five guests are created and booted next to the running
+    # hogs: Xen's MaxWait showed the hogs' longest waits (about a second)
+    # fall here, outside every window. Their gap records over this phase
+    # (both schedulers: credit1 has no MaxWait) and, when traced, Xen's
+    # runstate records tell who ran meanwhile.
+    rr_xen_create=$(hog_wait_max)
+    for h in hog1 hog2; do eval "rr_c_$h=\$(hog_intervals $h)"; done
+    trace_start ring-create
     for m in a1:61:--lead a2:62: b1:63:--lead b2:64: b3:65:; do
         rr_n=${m%%:*} rr_rest=${m#*:}
         step "hostile-ring-$rr_n-create" workload_guest "$rr_n" "10.0.0.${rr_rest%%:*}" evring ${rr_rest#*:} \
@@ -413,6 +431,11 @@ ring_run() {
     for r in a1 a2 b1 b2 b3; do
         step "hostile-ring-$r-started" wait_until 240 started "$r" || { show "$r"; return 1; }
     done
+    trace_stop ring-create
+    for h in hog1 hog2; do
+        eval "rr_c=\$rr_c_$h"
+        HD "run=ring-create hog $h $(hog_gaps "$h" "$rr_c" "$(hog_intervals "$h")")"
+    done
     # Every member has booted; the lead sends the token once bound.
     sleep 5
     # The scheduler's own view (commaware): MaxWait(ms), the longest a vCPU
@@ -421,11 +444,11 @@ ring_run() {
     # stints too short for the guest to get back to its loop (under TCG,
     # about a millisecond) as no run at all. Read before and after the
     # window: a larger value after is a wait that ended in the window.
-    rr_xen_before=$(for h in hog1 hog2; do cw_row "$h" 14; done | tr '\n' ' ')
+    rr_xen_before=$(hog_wait_max)
     window ring hog1 hog2
-    rr_xen_after=$(for h in hog1 hog2; do cw_row "$h" 14; done | tr '\n' ' ')
+    rr_xen_after=$(hog_wait_max)
     [ "$S" != commaware ] ||
-        HD "run=ring xen-wait-max {\"hog1_hog2_before_ms\":\"$rr_xen_before\",\"hog1_hog2_after_ms\":\"$rr_xen_after\"}"
+        HD "run=ring xen-wait-max {\"hog1_hog2_before_create_ms\":\"$rr_xen_create\",\"hog1_hog2_before_ms\":\"$rr_xen_before\",\"hog1_hog2_after_ms\":\"$rr_xen_after\"}"
     shares ring hog1 hog2
     counters ring
     for r in a1 a2 b1 b2 b3 hog1 hog2; do
@@ -477,5 +500,7 @@ pair_run base none 70 || fail hostile-base "the run without attacker did not com
     stop_sampler
 }
 ring_run || fail hostile-ring "the ring run did not complete"
+# The hogs' worst gap over their whole life, guest creations included.
+for h in hog1 hog2; do HD "run=life hog $h $(hog_gaps "$h" 0 "$(hog_intervals "$h")")"; done
 hs_destroy hog1 hog2
 step hostile-only-dom0-left wait_until 30 sh -c '[ "$(xl list | tail -n +2 | wc -l)" = 1 ]'
