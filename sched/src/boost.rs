@@ -29,7 +29,7 @@
 //!   latency, not CPU. (Donations are bounded separately: a donor only
 //!   gives credit it has, see `donation`.)
 
-use commaware_accounting::credit::Time;
+use commaware_accounting::credit::{tick_period, Time};
 
 use crate::core::Core;
 use crate::sink::{Sink, Trace};
@@ -61,8 +61,10 @@ impl Core {
         // A driver domain notified by a guest works for that guest until it
         // blocks (see `donation`).
         if self.params.attribution && dst_dom_flags.contains(DomFlags::DRIVER) && !src_driver {
+            let tick = tick_period(self.params.tslice_ms);
             if let Some(d) = self.unit_mut(dst) {
                 d.on_behalf = link(src);
+                d.on_behalf_left = tick;
             }
         }
         if !self.params.boost || dst_dom_flags.contains(DomFlags::NO_BOOST) {

@@ -593,6 +593,7 @@ impl Core {
             }
             if x.on_behalf == me {
                 x.on_behalf = None;
+                x.on_behalf_left = 0;
             }
             if x.donor == me {
                 x.donor = None;

@@ -2,7 +2,7 @@
 //! [`Core::check`] after each event; a violation names the rule and the
 //! unit or pCPU that broke it.
 
-use commaware_accounting::credit::{credits_per_tslice, NS_PER_CREDIT};
+use commaware_accounting::credit::{credits_per_tslice, tick_period, NS_PER_CREDIT};
 use commaware_accounting::debt::MAX_DEBT_SLICES;
 
 use crate::core::Core;
@@ -92,6 +92,7 @@ impl Core {
         let mut dom_active = [0u16; crate::MAX_DOMAINS];
         let boost_len = self.params.boost_len();
         let max_debt = credits_per_tslice(crate::params::TSLICE_MS_MAX).saturating_mul(MAX_DEBT_SLICES);
+        let max_on_behalf = tick_period(crate::params::TSLICE_MS_MAX);
         for (ui, unit) in self.units.iter().enumerate() {
             if !unit.in_use {
                 continue;
@@ -177,6 +178,13 @@ impl Core {
             // by the longest slice a pool may have.
             if unit.debt.owed < 0 || unit.debt.owed > max_debt || unit.debt.attributed < 0 {
                 return fail("attribution debt negative or beyond its bound", u, None);
+            }
+            // Attribution lasts a tick from the guest's last notification.
+            if unit.on_behalf_left < 0
+                || unit.on_behalf_left > max_on_behalf
+                || (unit.on_behalf.is_none() && unit.on_behalf_left != 0)
+            {
+                return fail("attribution outlasts its tick", u, None);
             }
         }
         for (di, dom) in self.doms.iter().enumerate() {

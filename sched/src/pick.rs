@@ -120,6 +120,7 @@ impl Core {
                     // Whatever it did for a guest is done.
                     if let Some(u) = self.unit_mut(p) {
                         u.on_behalf = None;
+                        u.on_behalf_left = 0;
                     }
                 }
                 PrevState::Asleep => self.end_donation_of_donee(p, sink),

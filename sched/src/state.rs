@@ -147,6 +147,9 @@ pub struct Unit {
     pub donee: Link,
     /// Driver-domain units: the guest unit whose request it is serving.
     pub on_behalf: Link,
+    /// Running time left that is charged to `on_behalf`: a tick from the
+    /// guest's last notification (see `donation`).
+    pub on_behalf_left: Time,
 }
 
 impl Unit {

@@ -865,6 +865,31 @@ fn driver_domain_work_is_charged_to_the_guest_it_serves() {
 }
 
 #[test]
+fn a_driver_domain_working_on_after_a_notification_pays_after_a_tick() {
+    // xl create: dom0 built a guest for 1.2 s without blocking, every
+    // nanosecond charged to the last guest that had notified it. The guest's
+    // debt is bounded, so past it nobody paid, dom0 never went OVER, and a
+    // hog queued behind it waited 0.5-1.2 s (hostile.sh, 7 Dec).
+    let params = GlobalParams { boost: false, donation: false, ..GlobalParams::DEFAULT };
+    let mut h = Harness::new(params, 1);
+    let (dg, d0) = (h.dom(1), h.dom(0));
+    let g = h.unit(dg, true);
+    let back = h.unit(d0, true);
+    h.schedule(0);
+    h.advance(MS);
+    h.notify(g, back);
+    assert_eq!(h.block(0).next, Some(back));
+    let (cg, cb) = (h.core.unit_credit(g).expect("g"), h.core.unit_credit(back).expect("b"));
+    for _ in 0..5 {
+        h.advance(7 * MS);
+        h.tick(0);
+    }
+    assert_eq!(h.core.unit_credit(g), Some(cg - 100), "the guest pays a tick (10 ms)");
+    assert_eq!(h.core.unit_credit(back), Some(cb - 250), "dom0 pays the other 25 ms");
+    assert_eq!(counters(&h, dg).charged_for_others, 100);
+}
+
+#[test]
 fn attribution_off_charges_the_driver_domain() {
     let params = GlobalParams { boost: false, donation: false, attribution: false, ..GlobalParams::DEFAULT };
     let mut h = Harness::new(params, 1);
