@@ -49,7 +49,8 @@ stage_cmd() {
     boot-cpupool)   make boot-test COMMAWARE=y BOOT_SCHED=credit BOOT_TESTS="scripts/xen/tests/cpupool.sh scripts/xen/tests/dmesg-clean.sh" ;;
     boot-control)   dom0_tools &&
                     make boot-test COMMAWARE=y BOOT_SCHED=commaware BOOT_TESTS="scripts/xen/tests/control.sh scripts/xen/tests/badpayload.sh scripts/xen/tests/dmesg-clean.sh" BOOT_TIMEOUT=1200 ;;
-    boot-hostile)   make boot-test COMMAWARE=y BOOT_SCHED=commaware BOOT_TESTS="scripts/xen/tests/hostile.sh scripts/xen/tests/dmesg-clean.sh" BOOT_TIMEOUT=1500 ;;
+    boot-hostile)   dom0_tools &&
+                    make boot-test COMMAWARE=y BOOT_SCHED=commaware BOOT_TESTS="scripts/xen/tests/hostile.sh scripts/xen/tests/dmesg-clean.sh" BOOT_TIMEOUT=1500 ;;
     # churn.sh's default, 200 create/destroy cycles: ~20 min of cycles under
     # QEMU TCG (5.4 s each measured), in a 27-minute pair run (room for
     # 7.5 s each). boot-churn-short: the same test, 30 cycles or more.

@@ -473,6 +473,10 @@ ring_run() {
 }
 
 pass "hostile-scheduler-$S"
+# The charged view reads commaware-ctl stats: without the tool in dom0 it
+# would silently equal the used view (a boot without scripts/test.sh's
+# dom0 tools did that on 7 Dec).
+[ "$S" != commaware ] || step hostile-commaware-ctl commaware-ctl stats || exit 1
 # One calibration for every guest (dom0 runs on the same emulated CPU), so
 # that the pair does the same work in every run.
 # The median of three: one round timed across a clock hiccup in dom0 once
