@@ -835,9 +835,9 @@ fn no_donation_when_tasklet_work_forces_the_idle_vcpu() {
     assert!(!h.core.unit_info(a).expect("a").flags.contains(commaware_sched::state::UnitFlags::DONATING));
 }
 
-#[test]
-fn driver_domain_work_is_charged_to_the_guest_it_serves() {
-    let params = GlobalParams { boost: false, donation: false, ..GlobalParams::DEFAULT };
+/// A guest `g` (domain 1) runs 1 ms, notifies dom0's unit `back` and
+/// blocks: `back` runs on the one pCPU. Returns the guest's domain too.
+fn guest_notifies_dom0(params: GlobalParams) -> (Harness, DomId, UnitId, UnitId) {
     let mut h = Harness::new(params, 1);
     let (dg, d0) = (h.dom(1), h.dom(0));
     let g = h.unit(dg, true);
@@ -847,6 +847,12 @@ fn driver_domain_work_is_charged_to_the_guest_it_serves() {
     h.advance(MS);
     h.notify(g, back);
     assert_eq!(h.block(0).next, Some(back));
+    (h, dg, g, back)
+}
+
+#[test]
+fn driver_domain_work_is_charged_to_the_guest_it_serves() {
+    let (mut h, dg, g, back) = guest_notifies_dom0(GlobalParams { boost: false, donation: false, ..GlobalParams::DEFAULT });
     let (cg, cb) = (h.core.unit_credit(g).expect("g"), h.core.unit_credit(back).expect("b"));
     h.advance(3 * MS);
     h.tick(0);
@@ -870,15 +876,7 @@ fn a_driver_domain_working_on_after_a_notification_pays_after_a_tick() {
     // nanosecond charged to the last guest that had notified it. The guest's
     // debt is bounded, so past it nobody paid, dom0 never went OVER, and a
     // hog queued behind it waited 0.5-1.2 s (hostile.sh, 7 Dec).
-    let params = GlobalParams { boost: false, donation: false, ..GlobalParams::DEFAULT };
-    let mut h = Harness::new(params, 1);
-    let (dg, d0) = (h.dom(1), h.dom(0));
-    let g = h.unit(dg, true);
-    let back = h.unit(d0, true);
-    h.schedule(0);
-    h.advance(MS);
-    h.notify(g, back);
-    assert_eq!(h.block(0).next, Some(back));
+    let (mut h, dg, g, back) = guest_notifies_dom0(GlobalParams { boost: false, donation: false, ..GlobalParams::DEFAULT });
     let (cg, cb) = (h.core.unit_credit(g).expect("g"), h.core.unit_credit(back).expect("b"));
     for _ in 0..5 {
         h.advance(7 * MS);
@@ -891,15 +889,8 @@ fn a_driver_domain_working_on_after_a_notification_pays_after_a_tick() {
 
 #[test]
 fn attribution_off_charges_the_driver_domain() {
-    let params = GlobalParams { boost: false, donation: false, attribution: false, ..GlobalParams::DEFAULT };
-    let mut h = Harness::new(params, 1);
-    let (dg, d0) = (h.dom(1), h.dom(0));
-    let g = h.unit(dg, true);
-    let back = h.unit(d0, true);
-    h.schedule(0);
-    h.advance(MS);
-    h.notify(g, back);
-    h.block(0);
+    let (mut h, dg, _g, back) =
+        guest_notifies_dom0(GlobalParams { boost: false, donation: false, attribution: false, ..GlobalParams::DEFAULT });
     let cb = h.core.unit_credit(back).expect("b");
     h.advance(3 * MS);
     h.tick(0);
