@@ -59,7 +59,7 @@ impl Core {
             self.end_donation_of_donee(src, sink);
         }
         // A driver domain notified by a guest works for that guest until it
-        // blocks (see `donation`).
+        // blocks, for a tick of running at most (see `donation`).
         if self.params.attribution && dst_dom_flags.contains(DomFlags::DRIVER) && !src_driver {
             let tick = tick_period(self.params.tslice_ms);
             if let Some(d) = self.unit_mut(dst) {
