@@ -32,8 +32,8 @@
 //! event was charged to that guest: `xl create` had dom0 build a domain for
 //! 1.2 s without blocking, all of it charged to a booting guest whose debt
 //! is bounded (`commaware_accounting::debt`), so past that bound nobody
-//! paid, dom0 stayed UNDER and a hog queued behind it waited 0.5-1.2 s
-//! (booted, 7 Dec). A guest that keeps the driver domain busy keeps
+//! paid, dom0's credit stayed up and hogs queued behind it waited up to
+//! 0.5-1.2 s (Xen's MaxWait, booted, 7 Dec). A guest that keeps the driver domain busy keeps
 //! notifying it, and each notification starts a new tick.
 //!
 //! Both only move charges between units: the ledger's total charge always

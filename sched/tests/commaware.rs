@@ -874,7 +874,7 @@ fn driver_domain_work_is_charged_to_the_guest_it_serves() {
 fn a_driver_domain_working_on_after_a_notification_pays_after_a_tick() {
     // xl create: dom0 built a guest for 1.2 s without blocking, every
     // nanosecond charged to the last guest that had notified it. The guest's
-    // debt is bounded, so past it nobody paid, dom0 never went OVER, and a
+    // debt is bounded, so past it nobody paid, dom0's credit stayed up, and a
     // hog queued behind it waited 0.5-1.2 s (hostile.sh, 7 Dec).
     let (mut h, dg, g, back) = guest_notifies_dom0(GlobalParams { boost: false, donation: false, ..GlobalParams::DEFAULT });
     let (cg, cb) = (h.core.unit_credit(g).expect("g"), h.core.unit_credit(back).expect("b"));
