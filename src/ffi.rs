@@ -295,7 +295,12 @@ pub unsafe extern "C" fn cw_adjust(core: *mut c_void, d: i32, p: *mut abi::xen_d
                     let req = p.read();
                     let units = k.domain_units(d).count() as u32;
                     match payload::dom_update(cur, &req, units) {
-                        Ok(new) => result(k.dom_set(d, new)),
+                        Ok(new) => result(k.dom_set(d, new).and_then(|()| {
+                            if req.reset & abi::XEN_DOMCTL_COMMAWARE_RESET_WAIT_MAX != 0 {
+                                k.dom_reset_wait_max(d)?;
+                            }
+                            Ok(())
+                        })),
                         Err(e) => payload_errno(e),
                     }
                 }

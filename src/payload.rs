@@ -12,7 +12,7 @@ use commaware_sched::DomCounters;
 use crate::abi::{
     xen_commaware_counters, xen_domctl_sched_commaware, xen_sysctl_commaware_schedule, XEN_DOMCTL_COMMAWARE_CAP_KEEP,
     XEN_DOMCTL_COMMAWARE_DRIVER, XEN_DOMCTL_COMMAWARE_FLAGS_ALL, XEN_DOMCTL_COMMAWARE_NO_BOOST,
-    XEN_DOMCTL_COMMAWARE_NO_DONATION, XEN_DOMCTL_COMMAWARE_WEIGHT_KEEP, XEN_SYSCTL_COMMAWARE_ATTRIBUTION,
+    XEN_DOMCTL_COMMAWARE_NO_DONATION, XEN_DOMCTL_COMMAWARE_RESET_ALL, XEN_DOMCTL_COMMAWARE_WEIGHT_KEEP, XEN_SYSCTL_COMMAWARE_ATTRIBUTION,
     XEN_SYSCTL_COMMAWARE_BOOST, XEN_SYSCTL_COMMAWARE_DONATION, XEN_SYSCTL_COMMAWARE_FLAGS_ALL,
 };
 
@@ -23,8 +23,8 @@ pub enum PayloadError {
     Range(ParamError),
     /// Flag bits this version does not know.
     UnknownFlags(u32),
-    /// A reserved field is not zero.
-    Reserved,
+    /// Counters to reset that this version does not know.
+    UnknownReset(u32),
 }
 
 impl From<ParamError> for PayloadError {
@@ -76,10 +76,12 @@ pub fn global_to_abi(g: &GlobalParams) -> xen_sysctl_commaware_schedule {
 
 /// Apply a domctl putinfo to a domain's current parameters: weight 0 and
 /// cap 0xFFFF keep the current values (as credit1), only flags named in
-/// `flags_mask` change. `units` bounds the cap (100 per unit).
+/// `flags_mask` change. `units` bounds the cap (100 per unit). The
+/// counters named in `reset` are the caller's to reset once the parameters
+/// are set: only known bits pass, so a refused request resets nothing.
 pub fn dom_update(cur: DomParams, p: &xen_domctl_sched_commaware, units: u32) -> Result<DomParams, PayloadError> {
-    if p.pad != 0 {
-        return Err(PayloadError::Reserved);
+    if p.reset & !XEN_DOMCTL_COMMAWARE_RESET_ALL != 0 {
+        return Err(PayloadError::UnknownReset(p.reset & !XEN_DOMCTL_COMMAWARE_RESET_ALL));
     }
     let unknown = (p.flags | p.flags_mask) & !XEN_DOMCTL_COMMAWARE_FLAGS_ALL;
     if unknown != 0 {
@@ -117,7 +119,7 @@ pub fn dom_to_abi(d: &DomParams, c: &DomCounters, credit: i64) -> xen_domctl_sch
         cap: d.cap,
         flags,
         flags_mask: 0,
-        pad: 0,
+        reset: 0,
         counters: counters_to_abi(c, credit),
     }
 }
@@ -198,8 +200,10 @@ mod tests {
         let cur = DomParams::DEFAULT;
         let over_cap = xen_domctl_sched_commaware { weight: 0, cap: 101, ..Default::default() };
         assert!(matches!(dom_update(cur, &over_cap, 1), Err(PayloadError::Range(e)) if e.knob == Knob::Cap));
-        let pad = xen_domctl_sched_commaware { weight: 0, cap: 0xFFFF, pad: 1, ..Default::default() };
-        assert_eq!(dom_update(cur, &pad, 1), Err(PayloadError::Reserved));
+        let reset = xen_domctl_sched_commaware { weight: 0, cap: 0xFFFF, reset: 1 << 5, ..Default::default() };
+        assert_eq!(dom_update(cur, &reset, 1), Err(PayloadError::UnknownReset(1 << 5)));
+        let both = xen_domctl_sched_commaware { weight: 0, cap: 101, reset: 1, ..Default::default() };
+        assert!(matches!(dom_update(cur, &both, 1), Err(PayloadError::Range(_))), "a known reset does not excuse a bad cap");
         let flags = xen_domctl_sched_commaware { weight: 0, cap: 0xFFFF, flags_mask: 1 << 9, ..Default::default() };
         assert_eq!(dom_update(cur, &flags, 1), Err(PayloadError::UnknownFlags(1 << 9)));
     }

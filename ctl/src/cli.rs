@@ -17,7 +17,7 @@ use crate::error::Error;
     version,
     about = "Get/set commaware scheduler parameters and counters (like xl sched-credit)",
     after_help = "Without -d: list the domains of every commaware cpupool (or of -p CPUPOOL).\n\
-                  -d DOMAIN alone shows it; with -w/-c/--boost/--donation/--driver sets them in one request.\n\
+                  -d DOMAIN alone shows it; with -w/-c/--boost/--donation/--driver/--reset-wait-max sets them in one request.\n\
                   -s shows the pool-wide parameters (-p, else cpupool 0 or the one commaware pool);\n\
                   with -t/-r/-m/--boost-us/--budget/--boost/--donation/--attribution sets them in one request.\n\
                   DOMAIN is a domid or a name (xenstore /local/domain/<id>/name); CPUPOOL an id or a name."
@@ -62,6 +62,10 @@ pub struct Cli {
     /// The domain is a driver domain (its work is charged to its clients).
     #[arg(long = "driver", value_name = "on|off")]
     pub driver: Option<OnOff>,
+    /// Start the domain's longest-wait counter (MaxWait) again, e.g. at the
+    /// start of a measured window (with -d).
+    #[arg(long = "reset-wait-max")]
+    pub reset_wait_max: bool,
     /// Driver-domain attribution, pool-wide (with -s).
     #[arg(long = "attribution", value_name = "on|off")]
     pub attribution: Option<OnOff>,
@@ -120,6 +124,8 @@ pub struct DomSet {
     pub boost: Option<bool>,
     pub donation: Option<bool>,
     pub driver: Option<bool>,
+    /// Restart the longest-wait counter (not a parameter: nothing to keep).
+    pub reset_wait_max: bool,
 }
 
 impl DomSet {
@@ -193,6 +199,7 @@ impl Cli {
             || self.boost.is_some()
             || self.donation.is_some()
             || self.driver.is_some()
+            || self.reset_wait_max
             || self.attribution.is_some();
         if self.sub.is_some() && any_option {
             return usage("Options go after the subcommand (commaware-ctl stats -d DOMAIN).");
@@ -219,7 +226,7 @@ impl Cli {
             }
             None => {}
         }
-        let dom_only = self.weight.is_some() || self.cap.is_some() || self.driver.is_some();
+        let dom_only = self.weight.is_some() || self.cap.is_some() || self.driver.is_some() || self.reset_wait_max;
         let global_only = self.tslice_ms.is_some()
             || self.ratelimit_us.is_some()
             || self.migration_delay_us.is_some()
@@ -277,6 +284,7 @@ impl Cli {
             boost: on(self.boost),
             donation: on(self.donation),
             driver: on(self.driver),
+            reset_wait_max: self.reset_wait_max,
         };
         Ok(if set.is_empty() {
             Command::Show { domain }
@@ -428,7 +436,8 @@ mod tests {
                     cap: Some(50),
                     boost: Some(false),
                     donation: Some(true),
-                    driver: Some(true)
+                    driver: Some(true),
+                    reset_wait_max: false,
                 }
             })
         );

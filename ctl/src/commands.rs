@@ -11,7 +11,7 @@ use std::time::Duration;
 use commaware::abi::{
     xen_commaware_counters, xen_domctl_sched_commaware, xen_sysctl_commaware_schedule,
     XEN_DOMCTL_COMMAWARE_CAP_KEEP, XEN_DOMCTL_COMMAWARE_DRIVER, XEN_DOMCTL_COMMAWARE_FLAGS_ALL,
-    XEN_DOMCTL_COMMAWARE_NO_BOOST, XEN_DOMCTL_COMMAWARE_NO_DONATION,
+    XEN_DOMCTL_COMMAWARE_NO_BOOST, XEN_DOMCTL_COMMAWARE_NO_DONATION, XEN_DOMCTL_COMMAWARE_RESET_WAIT_MAX,
     XEN_DOMCTL_COMMAWARE_WEIGHT_KEEP, XEN_SYSCTL_COMMAWARE_ATTRIBUTION, XEN_SYSCTL_COMMAWARE_BOOST,
     XEN_SYSCTL_COMMAWARE_DONATION,
 };
@@ -206,7 +206,7 @@ fn is_number(s: &str) -> bool {
 fn dom_params(abi: &xen_domctl_sched_commaware) -> Result<DomParams> {
     let all = xen_domctl_sched_commaware {
         flags_mask: XEN_DOMCTL_COMMAWARE_FLAGS_ALL,
-        pad: 0,
+        reset: 0,
         counters: xen_commaware_counters::default(),
         ..*abi
     };
@@ -477,6 +477,7 @@ impl Cx<'_, '_> {
                 .weight
                 .unwrap_or(XEN_DOMCTL_COMMAWARE_WEIGHT_KEEP as u16),
             cap: set.cap.unwrap_or(XEN_DOMCTL_COMMAWARE_CAP_KEEP as u16),
+            reset: if set.reset_wait_max { XEN_DOMCTL_COMMAWARE_RESET_WAIT_MAX } else { 0 },
             ..Default::default()
         };
         // (value, bit, the bit means "off")

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use commaware::abi::XEN_DOMCTL_COMMAWARE_RESET_WAIT_MAX;
 use commaware::payload;
 use commaware::sched::params::{DomParams, GlobalParams};
 use commaware::sched::DomCounters;
@@ -224,6 +225,9 @@ impl Hypervisor for FakeXen {
                 } else if env.u.cmd == XEN_DOMCTL_SCHEDOP_putinfo {
                     d.params = payload::dom_update(d.params, &env.u.u, d.units)
                         .map_err(|_| Errno::EINVAL)?;
+                    if env.u.u.reset & XEN_DOMCTL_COMMAWARE_RESET_WAIT_MAX != 0 {
+                        d.counters.wait_max_ns = 0;
+                    }
                     Ok(())
                 } else {
                     Err(Errno::EINVAL)

@@ -26,7 +26,8 @@ use std::fmt;
 
 use commaware::abi::{
     xen_commaware_counters, xen_domctl_sched_commaware, xen_sysctl_commaware_schedule,
-    XEN_DOMCTL_COMMAWARE_CAP_KEEP, XEN_DOMCTL_COMMAWARE_FLAGS_ALL,
+    XEN_DOMCTL_COMMAWARE_CAP_KEEP, XEN_DOMCTL_COMMAWARE_FLAGS_ALL, XEN_DOMCTL_COMMAWARE_RESET_ALL,
+    XEN_DOMCTL_COMMAWARE_RESET_WAIT_MAX,
     XEN_DOMCTL_COMMAWARE_WEIGHT_KEEP, XEN_SYSCTL_COMMAWARE_BOOST_MAX,
     XEN_SYSCTL_COMMAWARE_BOOST_MIN, XEN_SYSCTL_COMMAWARE_BUDGET_MAX,
     XEN_SYSCTL_COMMAWARE_FLAGS_ALL, XEN_SYSCTL_COMMAWARE_MIGR_DELAY_MAX,
@@ -142,12 +143,14 @@ impl fmt::Display for DomPolicy {
 }
 
 /// What a domain putinfo does to `cur`, per the header: `None` if it must
-/// be refused. pad must be zero; only the documented flag bits, in flags or
+/// be refused. Only the documented reset bits, and flag bits in flags or
 /// flags_mask; weight 0 keeps, else 1..65535 (every other u16); cap 0xFFFF
 /// keeps, else 0..100 per vCPU; flags change only where flags_mask says.
 /// The counters are getinfo-only: ignored.
 pub fn dom_expect(cur: DomPolicy, p: &xen_domctl_sched_commaware, units: u32) -> Option<DomPolicy> {
-    if p.pad != 0 || (p.flags | p.flags_mask) & !XEN_DOMCTL_COMMAWARE_FLAGS_ALL != 0 {
+    if p.reset & !XEN_DOMCTL_COMMAWARE_RESET_ALL != 0
+        || (p.flags | p.flags_mask) & !XEN_DOMCTL_COMMAWARE_FLAGS_ALL != 0
+    {
         return None;
     }
     let weight = if u32::from(p.weight) == XEN_DOMCTL_COMMAWARE_WEIGHT_KEEP {
@@ -371,7 +374,7 @@ pub const DOM_KEEP: xen_domctl_sched_commaware = xen_domctl_sched_commaware {
     cap: XEN_DOMCTL_COMMAWARE_CAP_KEEP as u16,
     flags: 0,
     flags_mask: 0,
-    pad: 0,
+    reset: 0,
     counters: xen_commaware_counters {
         run_ns: 0,
         wait_ns: 0,
@@ -690,17 +693,17 @@ fn domctl_cases(g: &mut Gen, d: DomTarget, changing: bool) {
     let id = d.id;
     let cap_max = u16::try_from(100 * d.units.max(1)).unwrap_or(u16::MAX);
     // Requests that must be refused whatever the domain.
-    for v in [1, 0x8000_0000, u32::MAX] {
+    for v in [1 << 1, 0x8000_0000, u32::MAX] {
         g.dom_put(
-            format!("domctl d{id} pad={v:#x}"),
+            format!("domctl d{id} reset={v:#x}"),
             d,
-            xen_domctl_sched_commaware { pad: v, ..DOM_KEEP },
+            xen_domctl_sched_commaware { reset: v, ..DOM_KEEP },
         );
         g.dom_put(
-            format!("domctl d{id} pad={v:#x} with weight=300"),
+            format!("domctl d{id} reset={v:#x} with weight=300"),
             d,
             xen_domctl_sched_commaware {
-                pad: v,
+                reset: v,
                 weight: 300,
                 ..DOM_KEEP
             },
@@ -767,6 +770,18 @@ fn domctl_cases(g: &mut Gen, d: DomTarget, changing: bool) {
         },
     );
     g.dom_put(
+        format!(
+            "domctl d{id} reset the longest wait with cap={}",
+            u32::from(cap_max) + 1
+        ),
+        d,
+        xen_domctl_sched_commaware {
+            reset: XEN_DOMCTL_COMMAWARE_RESET_WAIT_MAX,
+            cap: cap_max.saturating_add(1),
+            ..DOM_KEEP
+        },
+    );
+    g.dom_put(
         format!("domctl d{id} weight=300 with flags_mask=0x8"),
         d,
         xen_domctl_sched_commaware {
@@ -807,6 +822,14 @@ fn domctl_cases(g: &mut Gen, d: DomTarget, changing: bool) {
     // only), padding outside commaware's payload, getinfo with garbage in.
     g.dom_put(format!("domctl d{id} keep all"), d, DOM_KEEP);
     g.dom_put(
+        format!("domctl d{id} keep all, reset the longest wait"),
+        d,
+        xen_domctl_sched_commaware {
+            reset: XEN_DOMCTL_COMMAWARE_RESET_WAIT_MAX,
+            ..DOM_KEEP
+        },
+    );
+    g.dom_put(
         format!("domctl d{id} keep all, garbage counters"),
         d,
         xen_domctl_sched_commaware {
@@ -831,12 +854,12 @@ fn domctl_cases(g: &mut Gen, d: DomTarget, changing: bool) {
         id,
         XEN_SCHEDULER_COMMAWARE,
         XEN_DOMCTL_SCHEDOP_putinfo,
-        xen_domctl_sched_commaware { pad: 1, ..DOM_KEEP },
+        xen_domctl_sched_commaware { reset: 1 << 1, ..DOM_KEEP },
     );
     e._pad = [0xFFFF; 3];
     e.tail_mut().fill(0xA5);
     g.dom(
-        format!("domctl d{id} pad=1, envelope padding set"),
+        format!("domctl d{id} reset=0x2, envelope padding set"),
         e,
         Expect::Reject(Errno::EINVAL),
     );
@@ -845,7 +868,7 @@ fn domctl_cases(g: &mut Gen, d: DomTarget, changing: bool) {
         cap: 0xFFFE,
         flags: u32::MAX,
         flags_mask: u32::MAX,
-        pad: u32::MAX,
+        reset: u32::MAX,
         counters: GARBAGE_COUNTERS,
     };
     g.dom(
@@ -1116,12 +1139,12 @@ fn accepted_effect(
         Req::Domctl(e) if e.u.cmd == XEN_DOMCTL_SCHEDOP_getinfo => {
             let cur = before.doms.get(&e.domain);
             let p = &e.u.u;
-            if cur != Some(&DomPolicy::of(p)) || p.flags_mask != 0 || p.pad != 0 {
+            if cur != Some(&DomPolicy::of(p)) || p.flags_mask != 0 || p.reset != 0 {
                 return Err(format!(
-                    "getinfo answered {} flags_mask={:#x} pad={:#x}, the domain has {cur:?}",
+                    "getinfo answered {} flags_mask={:#x} reset={:#x}, the domain has {cur:?}",
                     DomPolicy::of(p),
                     p.flags_mask,
-                    p.pad
+                    p.reset
                 ));
             }
             if p.counters.run_ns == GARBAGE_COUNTERS.run_ns

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Parser;
 use commaware::abi::xen_domctl_sched_commaware;
 use commaware::sched::params::DomParams;
+use commaware::sched::DomCounters;
 
 use crate::cli::Cli;
 use crate::client::Client;
@@ -263,6 +264,33 @@ fn set_only_a_flag_keeps_weight_and_cap() {
         json.contains("\"boost\": true") && json.contains("\"donation\": false"),
         "{json}"
     );
+    assert_eq!(x.puts(), 2);
+}
+
+#[test]
+fn reset_wait_max_restarts_only_that_counter_of_that_domain() {
+    let mut x = xen();
+    let before = x.state.doms[&1].clone();
+    let out = run(&mut x, &["-d", "web", "--reset-wait-max"]).unwrap();
+    assert_eq!(out, "");
+    assert_eq!(x.puts(), 1);
+    let web = &x.state.doms[&1];
+    assert_eq!(web.counters.wait_max_ns, 0);
+    assert_eq!(web.params, before.params, "a reset sets no parameter");
+    assert_eq!(
+        DomCounters {
+            wait_max_ns: before.counters.wait_max_ns,
+            ..web.counters
+        },
+        before.counters,
+        "the other counters run on"
+    );
+    assert_eq!(x.state.doms[&2].counters.wait_max_ns, 0, "db's was 0 and stays");
+    // With a setter, one request; without -d, a usage error and no request.
+    run(&mut x, &["-d", "web", "-w", "300", "--reset-wait-max"]).unwrap();
+    assert_eq!((x.puts(), x.state.doms[&1].params.weight), (2, 300));
+    assert!(run(&mut x, &["--reset-wait-max"]).is_err());
+    assert!(run(&mut x, &["-s", "--reset-wait-max"]).is_err());
     assert_eq!(x.puts(), 2);
 }
 

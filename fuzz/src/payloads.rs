@@ -7,7 +7,7 @@
 //!    payload back, bit for bit, and decodes to the same parameters).
 //! 2. `xen_domctl_sched_commaware` → `payload::dom_update` against
 //!    arbitrary current parameters and unit counts: never panics; refuses
-//!    a non-zero pad and unknown flag bits; what it accepts passes
+//!    unknown reset and flag bits; what it accepts passes
 //!    `DomParams::validate`, keeps weight/cap on the KEEP values, changes
 //!    exactly the flags in the mask, and the getinfo answer
 //!    (`dom_to_abi`) put back with every flag in the mask gives the same
@@ -16,14 +16,15 @@
 //!    `cw_adjust` with `CW_PUTINFO`, `CW_GETINFO` and any other command,
 //!    null payloads, unknown domain handles): a refused or unknown command
 //!    leaves getinfo unchanged and does not write the caller's buffer;
-//!    an accepted putinfo is what getinfo returns next.
+//!    an accepted putinfo is what getinfo returns next, and it restarts
+//!    the longest-wait counter exactly when it asks to.
 
 use arbitrary::{Arbitrary, Result, Unstructured};
 use commaware::abi::{
     self, xen_domctl_sched_commaware, xen_sysctl_commaware_schedule, CW_GETINFO, CW_PUTINFO,
     XEN_DOMCTL_COMMAWARE_CAP_KEEP, XEN_DOMCTL_COMMAWARE_DRIVER, XEN_DOMCTL_COMMAWARE_FLAGS_ALL,
-    XEN_DOMCTL_COMMAWARE_NO_BOOST, XEN_DOMCTL_COMMAWARE_NO_DONATION, XEN_DOMCTL_COMMAWARE_WEIGHT_KEEP,
-    XEN_SYSCTL_COMMAWARE_FLAGS_ALL,
+    XEN_DOMCTL_COMMAWARE_NO_BOOST, XEN_DOMCTL_COMMAWARE_NO_DONATION, XEN_DOMCTL_COMMAWARE_RESET_ALL,
+    XEN_DOMCTL_COMMAWARE_RESET_WAIT_MAX, XEN_DOMCTL_COMMAWARE_WEIGHT_KEEP, XEN_SYSCTL_COMMAWARE_FLAGS_ALL,
 };
 use commaware::ffi;
 use commaware::payload::{dom_to_abi, dom_update, global_from_abi, global_to_abi, PayloadError};
@@ -52,7 +53,7 @@ fn a_domctl(u: &mut Unstructured<'_>) -> Result<xen_domctl_sched_commaware> {
         cap: pick_u16(u, &[0, 1, 100, 101, 200, 201, 65534, 65535])?,
         flags: pick_u32(u, &[0, 1, 2, 4, 7, 8, 0x80])?,
         flags_mask: pick_u32(u, &[0, 1, 2, 4, 7, 8, 0x80])?,
-        pad: pick_u32(u, &[0])?,
+        reset: pick_u32(u, &[0, 0, 1, 2, 3, 0x8000_0000])?,
         ..Default::default()
     };
     // getinfo-only counters: whatever the caller left there is ignored.
@@ -107,7 +108,7 @@ fn check_global(p: &xen_sysctl_commaware_schedule) {
             assert_eq!(p.flags & !XEN_SYSCTL_COMMAWARE_FLAGS_ALL, 0, "unknown flags reported as a range: {p:?}");
             assert!(e.got < e.min || e.got > e.max, "range error inside its range: {e:?}");
         }
-        Err(PayloadError::Reserved) => panic!("the sysctl payload has no reserved field: {p:?}"),
+        Err(PayloadError::UnknownReset(_)) => panic!("the sysctl payload resets nothing: {p:?}"),
     }
 }
 
@@ -115,8 +116,9 @@ fn check_global(p: &xen_sysctl_commaware_schedule) {
 fn check_dom(cur: DomParams, p: &xen_domctl_sched_commaware, units: u32) {
     let r = dom_update(cur, p, units);
     let unknown = (p.flags | p.flags_mask) & !XEN_DOMCTL_COMMAWARE_FLAGS_ALL;
-    if p.pad != 0 {
-        assert_eq!(r, Err(PayloadError::Reserved), "pad {} accepted", p.pad);
+    let unknown_reset = p.reset & !XEN_DOMCTL_COMMAWARE_RESET_ALL;
+    if unknown_reset != 0 {
+        assert_eq!(r, Err(PayloadError::UnknownReset(unknown_reset)), "reset {:#x} accepted", p.reset);
         return;
     }
     if unknown != 0 {
@@ -146,7 +148,7 @@ fn check_dom(cur: DomParams, p: &xen_domctl_sched_commaware, units: u32) {
     // (valid from 656 units on) reads back as the KEEP value, so it is
     // kept from the starting point: start from `d` itself then.
     let mut back = dom_to_abi(&d, &DomCounters::default(), 0);
-    assert_eq!((back.flags_mask, back.pad), (0, 0));
+    assert_eq!((back.flags_mask, back.reset), (0, 0));
     back.flags_mask = XEN_DOMCTL_COMMAWARE_FLAGS_ALL;
     let start = if u32::from(d.cap) == XEN_DOMCTL_COMMAWARE_CAP_KEEP { d } else { DomParams::DEFAULT };
     assert_eq!(dom_update(start, &back, units), Ok(d), "getinfo/putinfo round trip of {d:?}");
@@ -281,6 +283,11 @@ fn check_ffi(u: &mut Unstructured<'_>) -> Result<()> {
                             assert_eq!(rc, 0, "putinfo {sent:?} refused");
                             let want = dom_to_abi(&new, &DomCounters::default(), 0);
                             assert_eq!((after.weight, after.cap, after.flags), (want.weight, want.cap, want.flags));
+                            let mut kept = before.counters;
+                            if sent.reset & XEN_DOMCTL_COMMAWARE_RESET_WAIT_MAX != 0 {
+                                kept.wait_max_ns = 0;
+                            }
+                            assert_eq!(after.counters, kept, "putinfo {sent:?}: counters not as reset");
                         }
                         Err(_) => {
                             assert_eq!(rc, -EINVAL, "putinfo {sent:?} with {nunits} units");

@@ -196,8 +196,8 @@ pub fn payloads() -> Vec<(&'static str, Vec<u8>)> {
     let sysctl = |e: &mut Enc, t: u32, rl: u32, md: u32, b: u32, pct: u32, f: u32| {
         e.raw32(t).raw32(rl).raw32(md).raw32(b).raw32(pct).raw32(f);
     };
-    let domctl = |e: &mut Enc, w: u16, c: u16, f: u32, m: u32, pad: u32| {
-        e.raw16(w).raw16(c).raw32(f).raw32(m).raw32(pad).bool(false);
+    let domctl = |e: &mut Enc, w: u16, c: u16, f: u32, m: u32, reset: u32| {
+        e.raw16(w).raw16(c).raw32(f).raw32(m).raw32(reset).bool(false);
     };
     let cur = |e: &mut Enc| {
         e.raw16(256).raw16(0).bool(true).bool(true).bool(false);
@@ -224,13 +224,13 @@ pub fn payloads() -> Vec<(&'static str, Vec<u8>)> {
     let mut e = Enc::default();
     sysctl(&mut e, 1, 2000, 100_001, 10_001, 101, 0x80);
     cur(&mut e);
-    domctl(&mut e, 0, 0, 0x8, 0x8, 1);
+    domctl(&mut e, 0, 0, 0x8, 0x8, 0x2);
     e.u16(0);
     sysctl(&mut e, 1000, 500_000, 100_000, 10_000, 100, 0);
     e.variant(0, 4).u8(3).u32(7);
     sysctl(&mut e, 1, 1000, 0, 1000, 100, 0);
     e.variant(1, 4).u8(0).u8(3).u32(9).bool(true).u32(0xFFFF_FFFF);
-    domctl(&mut e, 1, 0, 7, 7, 0);
+    domctl(&mut e, 1, 0, 7, 7, 1);
     out.push(("seed-out-of-range", e.0));
     out
 }

@@ -51,7 +51,8 @@ struct xen_sysctl_commaware_schedule {
 };
 typedef struct xen_sysctl_commaware_schedule xen_sysctl_commaware_schedule_t;
 
-/* Per-domain counters, since the domain joined the scheduler. */
+/* Per-domain counters, since the domain joined the scheduler (wait_max_ns:
+ * since then or since its last reset). */
 struct xen_commaware_counters {
     uint64_aligned_t run_ns;         /* time running                        */
     uint64_aligned_t wait_ns;        /* time runnable but not running       */
@@ -72,21 +73,27 @@ typedef struct xen_commaware_counters xen_commaware_counters_t;
 #define XEN_DOMCTL_COMMAWARE_DRIVER       (1u << 2) /* driver domain (charges) */
 #define XEN_DOMCTL_COMMAWARE_FLAGS_ALL    (0x7u)
 
+/* xen_domctl_sched_commaware.reset (putinfo) */
+#define XEN_DOMCTL_COMMAWARE_RESET_WAIT_MAX (1u << 0) /* wait_max_ns from 0 */
+#define XEN_DOMCTL_COMMAWARE_RESET_ALL      (0x1u)
+
 #define XEN_DOMCTL_COMMAWARE_WEIGHT_KEEP  0        /* putinfo: weight kept */
 #define XEN_DOMCTL_COMMAWARE_CAP_KEEP     0xFFFFu  /* putinfo: cap kept    */
 
 /*
  * Per-domain policy: XEN_DOMCTL_SCHEDOP_{put,get}info.
  * putinfo: weight 0 and cap 0xFFFF leave those unchanged (as credit1);
- * only the flag bits set in flags_mask are changed. getinfo fills every
- * field and the counters.
+ * only the flag bits set in flags_mask are changed; the counters named in
+ * reset start again (wait_max_ns: the longest wait from now on, so that a
+ * window's worst wait can be read; a wait in progress counts whole when it
+ * ends). getinfo fills every field and the counters, and reset reads 0.
  */
 struct xen_domctl_sched_commaware {
     uint16_t weight;        /* 1..65535                              */
     uint16_t cap;           /* % of one pCPU, 0 = none, <= 100/vCPU  */
     uint32_t flags;         /* XEN_DOMCTL_COMMAWARE_*                */
     uint32_t flags_mask;    /* putinfo: which flags to change        */
-    uint32_t pad;           /* must be zero                          */
+    uint32_t reset;         /* putinfo: XEN_DOMCTL_COMMAWARE_RESET_* */
     struct xen_commaware_counters counters;  /* getinfo only         */
 };
 typedef struct xen_domctl_sched_commaware xen_domctl_sched_commaware_t;

@@ -373,6 +373,15 @@ impl Core {
         Ok(())
     }
 
+    /// Start the domain's longest-wait counter again: what it reads next is
+    /// the longest wait that ended after now, so a window's worst wait can
+    /// be read without tracing (a wait in progress counts whole).
+    pub fn dom_reset_wait_max(&mut self, d: DomId) -> Result<(), Error> {
+        let dom = self.doms.get_mut(usize::from(d.0)).filter(|x| x.in_use).ok_or(Error::NoSuchDomain)?;
+        dom.counters.wait_max_ns = 0;
+        Ok(())
+    }
+
     // ---- units ----------------------------------------------------------
 
     /// A unit is created (`alloc_udata`). It starts not runnable, UNDER,

@@ -915,7 +915,7 @@ fn all_running_a_domain_pays_for_draws_on_its_fair_share() {
 }
 
 #[test]
-fn the_longest_wait_is_counted_per_domain_and_only_grows() {
+fn the_longest_wait_is_counted_per_domain_and_only_grows_until_reset() {
     // One pCPU, two hogs: each waits a whole slice while the other runs.
     let mut h = Harness::new(GlobalParams::DEFAULT, 1);
     let (da, db) = (h.dom(1), h.dom(2));
@@ -935,6 +935,19 @@ fn the_longest_wait_is_counted_per_domain_and_only_grows() {
     assert_eq!(c.wait_max_ns, 30 * MS, "a shorter wait leaves the longest");
     assert_eq!(c.wait_ns, 32 * MS);
     assert_eq!(counters(&h, da).wait_max_ns, 5 * MS);
+
+    // Reset (a window opens): only waits that end from now on count, and
+    // nothing else restarts.
+    let before = counters(&h, da);
+    h.core.dom_reset_wait_max(da).unwrap();
+    let r = counters(&h, da);
+    assert_eq!(r.wait_max_ns, 0);
+    assert_eq!((r.wait_ns, r.run_ns), (before.wait_ns, before.run_ns));
+    h.wake(a);
+    h.advance(4 * MS);
+    assert_eq!(h.schedule(0).next, Some(a));
+    assert_eq!(counters(&h, da).wait_max_ns, 4 * MS, "the wait after the reset, not the 5 ms before it");
+    assert_eq!(counters(&h, db).wait_max_ns, 30 * MS, "another domain's counter runs on");
 }
 
 #[test]

@@ -40,7 +40,7 @@ void cw_c_layout(struct cw_c_layout *l)
 int cw_c_harness_run(void)
 {
     struct xen_sysctl_commaware_schedule p;
-    struct xen_domctl_sched_commaware d;
+    struct xen_domctl_sched_commaware d, e, r;
     struct cw_decision dec;
     void *core;
     int dom0, domu, u0, u1, rc = 0;
@@ -102,6 +102,26 @@ int cw_c_harness_run(void)
         { rc = 12; goto out; }
     if ( d.counters.received_ns == 0 || d.counters.run_ns == 0 )
         { rc = 13; goto out; }
+
+    /* A reset of the longest wait (its effect is the core's tests'): an
+     * unknown bit is refused, a known one accepted, the other counters
+     * and the parameters left as they were. */
+    memset(&r, 0, sizeof(r));
+    r.cap = XEN_DOMCTL_COMMAWARE_CAP_KEEP;
+    r.reset = XEN_DOMCTL_COMMAWARE_RESET_WAIT_MAX | (1u << 7);
+    if ( cw_adjust(core, dom0, &r, CW_PUTINFO) >= 0 )
+        { rc = 15; goto out; }
+    memset(&d, 0, sizeof(d));
+    if ( cw_adjust(core, dom0, &d, CW_GETINFO) != 0 || d.reset != 0 )
+        { rc = 16; goto out; }
+    r.reset = XEN_DOMCTL_COMMAWARE_RESET_WAIT_MAX;
+    if ( cw_adjust(core, dom0, &r, CW_PUTINFO) != 0 )
+        { rc = 17; goto out; }
+    memset(&e, 0, sizeof(e));
+    if ( cw_adjust(core, dom0, &e, CW_GETINFO) != 0 || e.counters.wait_max_ns != 0 ||
+         e.counters.run_ns != d.counters.run_ns || e.counters.wait_ns != d.counters.wait_ns ||
+         e.weight != d.weight )
+        { rc = 18; goto out; }
 
     /* Unknown handles are refused, not trusted. */
     if ( cw_adjust(core, 200, &d, CW_GETINFO) >= 0 ||

@@ -200,7 +200,8 @@ fn every_field_is_tried_at_its_documented_edges() {
     );
     assert_eq!(verdict("domctl d1 weight=1"), acc);
     assert_eq!(verdict("domctl d1 weight=65535"), acc);
-    assert_eq!(verdict("domctl d1 pad=0x1"), inval);
+    assert_eq!(verdict("domctl d1 reset=0x2"), inval);
+    assert_eq!(verdict("domctl d1 keep all, reset the longest wait"), acc);
     assert_eq!(verdict("domctl d1 flags=0x8"), inval);
     assert_eq!(verdict("domctl d1 flags_mask=0x80000000"), inval);
     assert_eq!(verdict("domctl d1 cmd=0x3"), inval);
@@ -311,7 +312,7 @@ impl Hypervisor for Buggy {
             && e.u.sched_id == CW
             && e.interface_version == XEN_DOMCTL_INTERFACE_VERSION;
         match self.bug {
-            Bug::RefusesButApplies if put && e.u.u.pad != 0 && e.u.u.weight != 0 => {
+            Bug::RefusesButApplies if put && e.u.u.reset & !XEN_DOMCTL_COMMAWARE_RESET_ALL != 0 && e.u.u.weight != 0 => {
                 if let Some(d) = self.xen.state.doms.get_mut(&e.domain) {
                     d.params.weight = e.u.u.weight;
                 }
@@ -327,7 +328,7 @@ impl Hypervisor for Buggy {
             {
                 e.u.u.flags_mask = XEN_DOMCTL_COMMAWARE_FLAGS_ALL;
             }
-            Bug::GetinfoEchoes if e.u.cmd == XEN_DOMCTL_SCHEDOP_getinfo && e.u.u.pad != 0 => {
+            Bug::GetinfoEchoes if e.u.cmd == XEN_DOMCTL_SCHEDOP_getinfo && e.u.u.reset != 0 => {
                 return if self.xen.state.doms.contains_key(&e.domain) {
                     Ok(())
                 } else {
@@ -419,6 +420,8 @@ fn dom_expect_follows_the_header() {
     let p = xen_domctl_sched_commaware { cap: 200, ..keep };
     assert_eq!(dom_expect(cur, &p, 1), None);
     assert_eq!(dom_expect(cur, &p, 2), Some(DomPolicy { cap: 200, ..cur }));
-    let p = xen_domctl_sched_commaware { pad: 1, ..keep };
+    let p = xen_domctl_sched_commaware { reset: 1 << 1, ..keep };
     assert_eq!(dom_expect(cur, &p, 1), None);
+    let p = xen_domctl_sched_commaware { reset: 1, ..keep };
+    assert_eq!(dom_expect(cur, &p, 1), Some(cur), "a reset changes no parameter");
 }

@@ -156,6 +156,22 @@ longest_within_total() { # NAME
 }
 step counters-g1-longest-wait-xl longest_within_total g1
 step counters-dom0-longest-wait-xl longest_within_total 0
+# commaware-ctl --reset-wait-max: the domain whose MaxWait is longest (the
+# guests' boot made it milliseconds) starts again below it; its Run and
+# Wait, and its parameters, run on. A reset that did nothing would leave it
+# where it was (the counter only grows).
+reset_longest_wait() {
+    rl_d=$(for n in Domain-0 g1 g2; do echo "$(xl_cnt "$n" 14) $n"; done | sort -n | tail -n 1)
+    rl_m=${rl_d% *} rl_n=${rl_d#* }
+    rl_w=$(xl_cnt "$rl_n" 9) rl_p=$(xl sched-commaware -d "$rl_n" | tail -n 1 | awk '{ print $3, $4, $5, $6, $7 }')
+    [ "$rl_m" -ge 2 ] || { echo "no domain waited 2 ms at once (longest: $rl_d)"; return 1; }
+    ctl -d "$rl_n" --reset-wait-max || return 1
+    rl_m2=$(xl_cnt "$rl_n" 14) rl_w2=$(xl_cnt "$rl_n" 9)
+    rl_p2=$(xl sched-commaware -d "$rl_n" | tail -n 1 | awk '{ print $3, $4, $5, $6, $7 }')
+    echo "$rl_n: MaxWait $rl_m -> $rl_m2 ms, Wait $rl_w -> $rl_w2 ms, params '$rl_p' -> '$rl_p2'"
+    [ "$rl_m2" -lt "$rl_m" ] && [ "$rl_w2" -ge "$rl_w" ] && [ "$rl_p2" = "$rl_p" ]
+}
+step counters-reset-wait-max-ctl reset_longest_wait
 step counters-g2-run-grows-xl grows g2-run-ms "$R2" "$(xl_cnt g2 8)"
 step counters-g1-run-grows-ctl grows g1-run-ms "$CR1" "$(ctl_cnt g1 5)"
 step counters-boosts-grow grows boosts-dom0-g1-g2 "$B0" "$(boosts_all)"
@@ -263,6 +279,10 @@ bad ctl-boost-not-onoff ctl -d g1 --boost maybe
 bad ctl-unknown-domain ctl -d nosuchdomain -w 300
 bad ctl-unknown-domid ctl -d 4242 -w 300
 bad ctl-tslice-with-domain ctl -d g1 -t 10
+bad ctl-reset-with-bad-cap ctl -d g1 -c 500 --reset-wait-max
+bad ctl-reset-without-domain ctl --reset-wait-max
+bad ctl-reset-with-s ctl -s --reset-wait-max
+bad ctl-reset-unknown-domain ctl -d nosuchdomain --reset-wait-max
 
 # A cpupool, and a domain, under another scheduler (credit on pCPU 1).
 cat >"$CW_DIR/crp.cfg" <<CFG

@@ -63,10 +63,14 @@
 #   hostile sched=S run=ring-create hog NAME {...} (as a run's hog record,
 #                          over the ring guests' creation and boot)
 #   hostile sched=S run=life hog NAME {...} (over the hog's whole life)
-#   hostile sched=commaware run=ring xen-wait-max {"hog1_hog2_before_create_ms":"A B","hog1_hog2_before_ms":"A B","hog1_hog2_after_ms":"A B"}
-#                          (the hogs' MaxWait(ms) from xl sched-commaware
-#                          before the ring guests are created, and before
-#                          and after the ring window)
+#   hostile sched=commaware run=ring xen-wait-max {"hog1_hog2_before_create_ms":"A B","hog1_hog2_before_ms":"A B"}
+#                          (the hogs' MaxWait(ms) from xl sched-commaware,
+#                          since their creation: before the ring guests are
+#                          created, and before the ring window)
+#   hostile sched=commaware run=R window-wait-max {"NAME":MS,...}
+#                          (every domain's MaxWait(ms) over the window:
+#                          reset just before it with commaware-ctl
+#                          --reset-wait-max, read just after it)
 #   hostile sched=S run=R timeline T:A:D:K ... (storm runs, before the window:
 #                          CPU seconds of attacker, dom0, sink each second)
 #   hostile sched=S run=R xl-sched LINE     (xl sched-commaware / sched-credit)
@@ -237,6 +241,16 @@ hog_wait_max() {
     [ "$S" = commaware ] || return 0
     echo $(for h in hog1 hog2; do cw_row "$h" 14; done)
 }
+# reset_wait_max NAME...: their MaxWait starts again (commaware-ctl).
+reset_wait_max() {
+    for rw_n in "$@"; do commaware-ctl -d "$rw_n" --reset-wait-max || return 1; done
+}
+# wait_max_json NAME...: {"NAME":MaxWait(ms),...}
+wait_max_json() {
+    wm_s=""
+    for wm_n in "$@"; do wm_s="$wm_s,\"$wm_n\":$(cw_row "$wm_n" 14)"; done
+    echo "{${wm_s#,}}"
+}
 
 hs_destroy() { for hs_d in "$@"; do xl destroy "$hs_d" 2>/dev/null; done; }
 
@@ -270,15 +284,21 @@ trace_stop() { # RUN
 
 # window RUN HOGS...: the measured window (HS_W - 1 s, inside the client's
 # measured phase), hogs' gap records over it.
+# Under commaware, every domain's MaxWait is reset just before the window
+# and read just after it: Xen's own longest wait of each domain in the
+# window (credit1 has no such counter).
 window() {
     wn_run=$1
     shift
     for h in "$@"; do eval "wn_a_$h=\$(hog_intervals $h)"; done
+    wn_doms=$(xl list | awk 'NR > 1 { print $1 }')
+    [ "$S" != commaware ] || step "hostile-$wn_run-wait-max-reset" reset_wait_max $wn_doms
     trace_start "$wn_run"
     snap "$CW_DIR/$wn_run.s0"
     sleep $((HS_W - 1))
     snap "$CW_DIR/$wn_run.s1"
     trace_stop "$wn_run"
+    [ "$S" != commaware ] || HD "run=$wn_run window-wait-max $(wait_max_json $wn_doms)"
     for h in "$@"; do
         eval "wn_a=\$wn_a_$h"
         hog_gaps "$h" "$wn_a" "$(hog_intervals "$h")" >"$CW_DIR/$wn_run.$h.gaps"
@@ -439,16 +459,22 @@ ring_run() {
     # Every member has booted; the lead sends the token once bound.
     sleep 5
     # The scheduler's own view (commaware): MaxWait(ms), the longest a vCPU
-    # of the domain waited between becoming runnable and running, since
-    # the domain was created. The hog's own clock (its gap records) counts
-    # stints too short for the guest to get back to its loop (under TCG,
-    # about a millisecond) as no run at all. Read before and after the
-    # window: a larger value after is a wait that ended in the window.
+    # of the domain waited between becoming runnable and running. The
+    # hog's own clock (its gap records) counts stints too short for the
+    # guest to get back to its loop (under TCG, about a millisecond) as no
+    # run at all. Since the hogs' creation, read before the ring guests'
+    # creation and before the window; over the window itself (`window`).
     rr_xen_before=$(hog_wait_max)
-    window ring hog1 hog2
-    rr_xen_after=$(hog_wait_max)
     [ "$S" != commaware ] ||
-        HD "run=ring xen-wait-max {\"hog1_hog2_before_create_ms\":\"$rr_xen_create\",\"hog1_hog2_before_ms\":\"$rr_xen_before\",\"hog1_hog2_after_ms\":\"$rr_xen_after\"}"
+        HD "run=ring xen-wait-max {\"hog1_hog2_before_create_ms\":\"$rr_xen_create\",\"hog1_hog2_before_ms\":\"$rr_xen_before\"}"
+    window ring hog1 hog2
+    if [ "$S" = commaware ]; then
+        rr_xw=$(hog_wait_max)
+        judge hostile-ring-hogs-xen-wait awk -v w="$rr_xw" -v b="$GAP_BOUND" \
+            'BEGIN { n = split(w, m, " "); if (n != 2) { print "no MaxWait for the hogs: " w; exit 1 }
+                     x = (m[1] + 0 > m[2] + 0) ? m[1] : m[2]
+                     printf "hogs'"'"' longest wait in Xen over the window %d / %d ms (bound %d ms)\n", m[1], m[2], b; exit !(x <= b) }'
+    fi
     shares ring hog1 hog2
     counters ring
     for r in a1 a2 b1 b2 b3 hog1 hog2; do
