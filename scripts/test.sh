@@ -7,7 +7,8 @@
 #   scripts/test.sh [STAGE ...]     (default: all stages, in order; also
 #                                   boot-churn-short, 30 churn cycles)
 #
-# Logs: build/logs/test-<stage>.log
+# Logs: build/logs/test-<stage>.log; a boot stage also keeps its serial log
+# and DATA lines as serial-<stage>.log and data-<stage>.txt.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p build/logs
@@ -74,6 +75,14 @@ for s in $STAGES; do
     rc=$?
     wait 2>/dev/null
     dt=$(( $(date +%s) - t0 ))
+    # A boot stage's serial log and DATA lines, kept past the next boot
+    # (the figures the README quotes: counts, ratios, gaps).
+    case $s in boot-*)
+        [ ! -f build/logs/serial-last.log ] || [ build/logs/serial-last.log -ot "$log" ] ||
+            cp build/logs/serial-last.log "build/logs/serial-$s.log"
+        [ ! -f build/logs/data-last.txt ] || [ build/logs/data-last.txt -ot "$log" ] ||
+            cp build/logs/data-last.txt "build/logs/data-$s.txt"
+    esac
     if [ "$rc" = 0 ]; then
         echo "PASS: $s (${dt}s)"
         passed=$((passed + 1))
