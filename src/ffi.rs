@@ -296,7 +296,7 @@ pub unsafe extern "C" fn cw_adjust(core: *mut c_void, d: i32, p: *mut abi::xen_d
                     let units = k.domain_units(d).count() as u32;
                     match payload::dom_update(cur, &req, units) {
                         Ok(new) => result(k.dom_set(d, new).and_then(|()| {
-                            if req.reset & abi::XEN_DOMCTL_COMMAWARE_RESET_WAIT_MAX != 0 {
+                            if payload::resets_wait_max(&req) {
                                 k.dom_reset_wait_max(d)?;
                             }
                             Ok(())

@@ -12,7 +12,8 @@ use commaware_sched::DomCounters;
 use crate::abi::{
     xen_commaware_counters, xen_domctl_sched_commaware, xen_sysctl_commaware_schedule, XEN_DOMCTL_COMMAWARE_CAP_KEEP,
     XEN_DOMCTL_COMMAWARE_DRIVER, XEN_DOMCTL_COMMAWARE_FLAGS_ALL, XEN_DOMCTL_COMMAWARE_NO_BOOST,
-    XEN_DOMCTL_COMMAWARE_NO_DONATION, XEN_DOMCTL_COMMAWARE_RESET_ALL, XEN_DOMCTL_COMMAWARE_WEIGHT_KEEP, XEN_SYSCTL_COMMAWARE_ATTRIBUTION,
+    XEN_DOMCTL_COMMAWARE_NO_DONATION, XEN_DOMCTL_COMMAWARE_RESET_ALL, XEN_DOMCTL_COMMAWARE_RESET_WAIT_MAX,
+    XEN_DOMCTL_COMMAWARE_WEIGHT_KEEP, XEN_SYSCTL_COMMAWARE_ATTRIBUTION,
     XEN_SYSCTL_COMMAWARE_BOOST, XEN_SYSCTL_COMMAWARE_DONATION, XEN_SYSCTL_COMMAWARE_FLAGS_ALL,
 };
 
@@ -100,6 +101,12 @@ pub fn dom_update(cur: DomParams, p: &xen_domctl_sched_commaware, units: u32) ->
     d.driver = set(XEN_DOMCTL_COMMAWARE_DRIVER, cur.driver);
     d.validate(units)?;
     Ok(d)
+}
+
+/// Whether an accepted domctl putinfo also restarts the domain's
+/// longest-wait counter (after its parameters are set).
+pub fn resets_wait_max(p: &xen_domctl_sched_commaware) -> bool {
+    p.reset & XEN_DOMCTL_COMMAWARE_RESET_WAIT_MAX != 0
 }
 
 /// The domctl getinfo answer.

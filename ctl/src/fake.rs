@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 
-use commaware::abi::XEN_DOMCTL_COMMAWARE_RESET_WAIT_MAX;
 use commaware::payload;
 use commaware::sched::params::{DomParams, GlobalParams};
 use commaware::sched::DomCounters;
@@ -225,7 +224,7 @@ impl Hypervisor for FakeXen {
                 } else if env.u.cmd == XEN_DOMCTL_SCHEDOP_putinfo {
                     d.params = payload::dom_update(d.params, &env.u.u, d.units)
                         .map_err(|_| Errno::EINVAL)?;
-                    if env.u.u.reset & XEN_DOMCTL_COMMAWARE_RESET_WAIT_MAX != 0 {
+                    if payload::resets_wait_max(&env.u.u) {
                         d.counters.wait_max_ns = 0;
                     }
                     Ok(())
