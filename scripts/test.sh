@@ -65,6 +65,7 @@ for s in $STAGES; do
     log=build/logs/test-$s.log
     echo "=== stage $s (log: $log)"
     t0=$(date +%s)
+    touch build/logs/.stage-start
     # The stage's own exit status decides; its output goes to the log, and
     # the lines worth seeing are streamed from there while it runs.
     stage_cmd "$s" >"$log" 2>&1 &
@@ -78,10 +79,9 @@ for s in $STAGES; do
     # A boot stage's serial log and DATA lines, kept past the next boot
     # (the figures the README quotes: counts, ratios, gaps).
     case $s in boot-*)
-        [ ! -f build/logs/serial-last.log ] || [ build/logs/serial-last.log -ot "$log" ] ||
-            cp build/logs/serial-last.log "build/logs/serial-$s.log"
-        [ ! -f build/logs/data-last.txt ] || [ build/logs/data-last.txt -ot "$log" ] ||
-            cp build/logs/data-last.txt "build/logs/data-$s.txt"
+        for f in serial-last.log:serial-$s.log data-last.txt:data-$s.txt; do
+            [ build/logs/${f%%:*} -nt build/logs/.stage-start ] && cp build/logs/${f%%:*} "build/logs/${f#*:}"
+        done
     esac
     if [ "$rc" = 0 ]; then
         echo "PASS: $s (${dt}s)"
