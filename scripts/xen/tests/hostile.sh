@@ -298,7 +298,10 @@ window() {
     sleep $((HS_W - 1))
     snap "$CW_DIR/$wn_run.s1"
     trace_stop "$wn_run"
-    [ "$S" != commaware ] || HD "run=$wn_run window-wait-max $(wait_max_json $wn_doms)"
+    if [ "$S" = commaware ]; then
+        wait_max_json $wn_doms >"$CW_DIR/$wn_run.wait-max.json"
+        HD "run=$wn_run window-wait-max $(cat "$CW_DIR/$wn_run.wait-max.json")"
+    fi
     for h in "$@"; do
         eval "wn_a=\$wn_a_$h"
         hog_gaps "$h" "$wn_a" "$(hog_intervals "$h")" >"$CW_DIR/$wn_run.$h.gaps"
@@ -469,7 +472,8 @@ ring_run() {
         HD "run=ring xen-wait-max {\"hog1_hog2_before_create_ms\":\"$rr_xen_create\",\"hog1_hog2_before_ms\":\"$rr_xen_before\"}"
     window ring hog1 hog2
     if [ "$S" = commaware ]; then
-        rr_xw=$(hog_wait_max)
+        # The same read as the window's DATA line, not a later one.
+        rr_xw=$(echo $(for h in hog1 hog2; do sed -n "s/.*\"$h\":\([0-9]*\).*/\1/p" "$CW_DIR/ring.wait-max.json"; done))
         judge hostile-ring-hogs-xen-wait awk -v w="$rr_xw" -v b="$GAP_BOUND" \
             'BEGIN { n = split(w, m, " "); if (n != 2) { print "no MaxWait for the hogs: " w; exit 1 }
                      x = (m[1] + 0 > m[2] + 0) ? m[1] : m[2]
